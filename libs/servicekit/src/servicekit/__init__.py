@@ -1,0 +1,1 @@
+"""Stationhouse's shared kernel: infrastructure every service needs the same way."""

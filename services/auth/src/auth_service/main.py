@@ -1,0 +1,22 @@
+"""The auth service's FastAPI app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from servicekit.app import create_service_app
+from servicekit.security import JWKSVerifier
+from auth_service.config import Settings
+from auth_service.db import MIGRATIONS_PATH
+
+
+def create_app(settings: Settings | None = None, *, verifier: JWKSVerifier | None = None) -> FastAPI:
+    """Build the auth service (uvicorn factory: auth_service.main:create_app)."""
+    settings = settings or Settings()
+    return create_service_app(
+        name="auth",
+        settings=settings,
+        routers=[],
+        migrations_path=MIGRATIONS_PATH,
+        verifier=verifier,
+    )

@@ -1,0 +1,1 @@
+"""Stationhouse hotspots service: Clustering, hotspot maps with significance, hotspot forecasts scored by PAI."""

@@ -1,0 +1,7 @@
+"""Import every table module here so Alembic and tests see the whole schema."""
+
+from __future__ import annotations
+
+from hotspots_service.db import Base
+
+__all__ = ["Base"]

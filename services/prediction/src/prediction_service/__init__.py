@@ -1,0 +1,1 @@
+"""Stationhouse prediction service: Crime-type classifiers, crime-count forecasts and the model registry."""

@@ -1,0 +1,1 @@
+"""Stationhouse records service: Incidents, persons, cases, documents, complaints, statistics, export feed and the audit chain."""

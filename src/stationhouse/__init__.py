@@ -1,0 +1,1 @@
+"""The stationhouse command: run, migrate and administer the whole system."""

@@ -1,0 +1,3 @@
+from stationhouse.cli import main
+
+main()
