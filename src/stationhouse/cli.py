@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+import importlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -56,20 +58,31 @@ def _start(spec: ServiceSpec, env: dict[str, str], log_dir: Path) -> subprocess.
     log_file = open(log_dir / f"{spec.name}.log", "ab")  # noqa: SIM115 (owned by the child)
     return subprocess.Popen(
         [
-            sys.executable, "-m", "servicekit.serve", spec.app,
-            "--host", host, "--port", str(spec.port(env)),
-            "--drain-seconds", env.get("STATIONHOUSE_DRAIN_SECONDS", "0"),
+            sys.executable,
+            "-m",
+            "servicekit.serve",
+            spec.app,
+            "--host",
+            host,
+            "--port",
+            str(spec.port(env)),
+            "--drain-seconds",
+            env.get("STATIONHOUSE_DRAIN_SECONDS", "0"),
         ],
         env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
-        preexec_fn=_die_with_parent,  # noqa: PLW1509
+        preexec_fn=_die_with_parent,
     )
 
 
-def _wait_ready(specs: tuple[ServiceSpec, ...], env: dict[str, str],
-                procs: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
+def _wait_ready(
+    specs: tuple[ServiceSpec, ...],
+    env: dict[str, str],
+    procs: dict[str, subprocess.Popen[bytes]],
+    timeout: float,
+) -> None:
     host = env.get("STATIONHOUSE_HOST", "127.0.0.1")
     pending = {s.name: f"http://{host}:{s.port(env)}/readyz" for s in specs}
     deadline = time.monotonic() + timeout
@@ -162,6 +175,19 @@ def up(
         _stop_all(procs)
         typer.echo("Stopped.")
     raise typer.Exit(exit_code)
+
+
+def _register_service_commands() -> None:
+    """Each service may add subcommands and post-start hooks in its own `commands` module."""
+    for spec in BACKENDS:
+        assert spec.package is not None
+        if importlib.util.find_spec(f"{spec.package}.commands") is None:
+            continue
+        module = importlib.import_module(f"{spec.package}.commands")
+        module.register(app, POST_START_HOOKS)
+
+
+_register_service_commands()
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import importlib
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +33,10 @@ SERVICES = (
     ServiceSpec("auth", "auth_service.main:create_app", "auth_service", 8001, "AUTH_"),
     ServiceSpec("records", "records_service.main:create_app", "records_service", 8002, "RECORDS_"),
     ServiceSpec(
-        "prediction", "prediction_service.main:create_app", "prediction_service", 8003,
+        "prediction",
+        "prediction_service.main:create_app",
+        "prediction_service",
+        8003,
         "PREDICTION_",
     ),
     ServiceSpec(
@@ -45,6 +50,34 @@ GATEWAY = SERVICES[-1]
 
 def data_dir(env: dict[str, str]) -> Path:
     return Path(env.get("STATIONHOUSE_DATA_DIR", ".stationhouse")).resolve()
+
+
+def local_secrets(directory: Path) -> dict[str, str]:
+    """Secrets for a laptop run, made once and kept in <data dir>/secrets.env (mode 0600).
+
+    AUTH_KEY_ENCRYPTION_KEY is a Fernet key (url-safe base64 of 32 random bytes); the client
+    secrets are the service accounts of prediction and hotspots. Deployments set all of these
+    from their own secret store instead.
+    """
+    path = directory / "secrets.env"
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                values[key.strip()] = value.strip()
+    wanted = {
+        "AUTH_KEY_ENCRYPTION_KEY": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "PREDICTION_CLIENT_SECRET": lambda: secrets.token_urlsafe(32),
+        "HOTSPOTS_CLIENT_SECRET": lambda: secrets.token_urlsafe(32),
+    }
+    missing = {key: make() for key, make in wanted.items() if key not in values}
+    if missing:
+        directory.mkdir(parents=True, exist_ok=True)
+        values.update(missing)
+        path.write_text("".join(f"{k}={v}\n" for k, v in sorted(values.items())))
+        path.chmod(0o600)
+    return values
 
 
 def resolved_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -68,4 +101,13 @@ def resolved_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("PREDICTION_AUTH_URL", f"http://{host}:{ports['auth']}")
     env.setdefault("HOTSPOTS_AUTH_URL", f"http://{host}:{ports['auth']}")
     env.setdefault("RECORDS_DOCUMENTS_DIR", str(directory / "documents"))
+    for key, value in local_secrets(directory).items():
+        env.setdefault(key, value)
+    env.setdefault("PREDICTION_CLIENT_ID", "prediction")
+    env.setdefault("HOTSPOTS_CLIENT_ID", "hotspots")
+    env.setdefault(
+        "AUTH_SERVICE_ACCOUNTS",
+        f"{env['PREDICTION_CLIENT_ID']}:{env['PREDICTION_CLIENT_SECRET']},"
+        f"{env['HOTSPOTS_CLIENT_ID']}:{env['HOTSPOTS_CLIENT_SECRET']}",
+    )
     return env

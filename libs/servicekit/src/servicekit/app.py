@@ -87,7 +87,5 @@ def create_service_app(
     app.include_router(make_health_router())
     for router in routers:
         app.include_router(router)
-    app.add_middleware(
-        RequestContextMiddleware, metrics=app.state.metrics, skip_paths=HEALTH_PATHS
-    )
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, skip_paths=HEALTH_PATHS)
     return app

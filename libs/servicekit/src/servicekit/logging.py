@@ -14,6 +14,7 @@ _configured = False
 def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -> None:
     """Configure structlog and the stdlib root logger once per process."""
     global _configured
+
     def add_service(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
         event.setdefault("service", service)
         return event
@@ -26,9 +27,7 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
     ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
-    )
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(

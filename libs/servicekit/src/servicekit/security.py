@@ -33,7 +33,7 @@ STAFF_ROLES = frozenset({ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_OFFICER, ROLE_ANALYST
 ALL_ROLES = STAFF_ROLES | {ROLE_CITIZEN, ROLE_SERVICE}
 
 ALLOWED_ALGORITHMS = ("EdDSA", "ES256")
-ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068; refresh and ID tokens never carry it
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (RFC 9068; refresh and ID tokens never carry it)
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti")
 # An unknown kid triggers at most one JWKS refetch per this many seconds (no refetch storms).
 UNKNOWN_KID_REFETCH_SECONDS = 5.0

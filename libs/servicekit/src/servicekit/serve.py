@@ -1,6 +1,6 @@
 """Run a service under uvicorn with a drain period: /readyz fails first, then uvicorn stops.
 
-    python -m servicekit.serve records_service.main:create_app --port 8002
+python -m servicekit.serve records_service.main:create_app --port 8002
 """
 
 from __future__ import annotations

@@ -56,9 +56,7 @@ class DatabaseFactory:
             conn.execute(text(f'CREATE DATABASE "{db_name}"'))
         admin.dispose()
         self.created.append(db_name)
-        return make_url(self.server_url).set(database=db_name).render_as_string(
-            hide_password=False
-        )
+        return make_url(self.server_url).set(database=db_name).render_as_string(hide_password=False)
 
     def drop_all(self) -> None:
         if self.server_url is None:
@@ -184,7 +182,9 @@ class ServiceProcess:
         last: str = ""
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"{self.app} exited with {self.process.returncode}: {self.logs()}")
+                raise RuntimeError(
+                    f"{self.app} exited with {self.process.returncode}: {self.logs()}"
+                )
             try:
                 response = httpx.get(self.url + path, timeout=1.0)
                 if response.status_code == 200:
