@@ -1,6 +1,6 @@
 """Alembic environment of the records service."""
 
-from servicekit.migrations import run_env
 from records_service.models import Base
+from servicekit.migrations import run_env
 
 run_env(Base.metadata)

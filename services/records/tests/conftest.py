@@ -6,13 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-
-from servicekit.migrations import upgrade_to_head
-from servicekit.testing import DatabaseFactory, TokenFactory, clear_tables
 from records_service.config import Settings
 from records_service.db import MIGRATIONS_PATH
 from records_service.main import create_app
 from records_service.models import Base
+from servicekit.migrations import upgrade_to_head
+from servicekit.testing import DatabaseFactory, TokenFactory, clear_tables
 
 
 @pytest.fixture(scope="session")

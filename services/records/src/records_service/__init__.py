@@ -1,1 +1,4 @@
-"""Stationhouse records service: Incidents, persons, cases, documents, complaints, statistics, export feed and the audit chain."""
+"""Stationhouse records service.
+
+Incidents, persons, cases, documents, complaints, statistics, export feed and the audit chain.
+"""

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-
 from servicekit.app import create_service_app
 from servicekit.security import JWKSVerifier
+
 from records_service.config import Settings
 from records_service.db import MIGRATIONS_PATH
 
 
-def create_app(settings: Settings | None = None, *, verifier: JWKSVerifier | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, verifier: JWKSVerifier | None = None
+) -> FastAPI:
     """Build the records service (uvicorn factory: records_service.main:create_app)."""
     settings = settings or Settings()
     return create_service_app(

@@ -3,5 +3,7 @@
 from __future__ import annotations
 
 from records_service.db import Base
+from records_service.incidents.models import Incident
+from records_service.sequences import Counter
 
-__all__ = ["Base"]
+__all__ = ["Base", "Counter", "Incident"]
