@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicekit.logging import get_logger
@@ -191,6 +192,31 @@ def install_problem_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             type_slug=slug,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A constraint the database enforces (unique, foreign key) lost a race or was broken;
+        # nothing was written. Never echo the SQL.
+        log.warning("request.integrity_error", path=request.url.path, error=str(exc.orig)[:200])
+        return problem_response(
+            status=409,
+            title="Conflict",
+            detail="The change conflicts with data that already exists; nothing was saved.",
+            instance=request.url.path,
+            type_slug="conflict",
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: DBAPIError) -> JSONResponse:
+        log.error("request.database_unavailable", path=request.url.path, error=type(exc).__name__)
+        return problem_response(
+            status=503,
+            title="Service unavailable",
+            detail="The database is busy or unreachable; nothing was saved. Try again shortly.",
+            instance=request.url.path,
+            type_slug="service-unavailable",
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(Exception)
