@@ -8,6 +8,9 @@ import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
+from sqlalchemy import String, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
 from servicekit.app import create_service_app
 from servicekit.audit import AuditEntryMixin
 from servicekit.db import SessionDep, make_metadata
@@ -16,8 +19,6 @@ from servicekit.pagination import Page, PageDep, make_page
 from servicekit.security import CurrentPrincipal, Principal, require_roles
 from servicekit.settings import ServiceSettings
 from servicekit.testing import DatabaseFactory, TokenFactory
-from sqlalchemy import String, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
@@ -79,8 +80,9 @@ async def whoami(principal: CurrentPrincipal) -> dict[str, object]:
 
 @pytest.fixture
 def database_url(database_factory: DatabaseFactory) -> str:
-    from servicekit.db import normalize_url
     from sqlalchemy import create_engine
+
+    from servicekit.db import normalize_url
 
     url = database_factory.create("kit")
     engine = create_engine(normalize_url(url))

@@ -1,9 +1,10 @@
 """The conventions every service inherits from servicekit's app factory."""
 
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select
+
 from servicekit.db import normalize_url
 from servicekit.testing import TokenFactory
-from sqlalchemy import create_engine, select
 
 from .conftest import Note  # type: ignore[import-not-found]
 

@@ -2,10 +2,11 @@
 
 import threading
 
-from servicekit.audit import GENESIS_HASH, append_audit, verify_audit_chain
-from servicekit.db import Database, normalize_url
 from sqlalchemy import create_engine, text, update
 from sqlalchemy.orm import Session
+
+from servicekit.audit import GENESIS_HASH, append_audit, verify_audit_chain
+from servicekit.db import Database, normalize_url
 
 from .conftest import AuditEntry  # type: ignore[import-not-found]
 

@@ -129,7 +129,7 @@ def append_audit(
         "occurred_at": (occurred_at or datetime.now(UTC)).astimezone(UTC),
     }
     if _in_sqlite_read_transaction(session):
-        engine = session.get_bind().engine.execution_options(sqlite_immediate=True)  # type: ignore[union-attr]
+        engine = session.get_bind().engine.execution_options(sqlite_immediate=True)
         with Session(engine, expire_on_commit=False) as own:
             entry = _append(own, model, values)
             own.commit()

@@ -221,7 +221,8 @@ async def get_optional_principal(request: Request) -> Principal | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
-    principal = await request.app.state.verifier.verify(token.strip())
+    verifier: JWKSVerifier = request.app.state.verifier
+    principal = await verifier.verify(token.strip())
     request.scope.setdefault("state", {})["subject"] = principal.subject
     return principal
 
