@@ -37,6 +37,7 @@ ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (RFC 9068; refresh and ID tokens neve
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti")
 # An unknown kid triggers at most one JWKS refetch per this many seconds (no refetch storms).
 UNKNOWN_KID_REFETCH_SECONDS = 5.0
+FAILED_FETCH_RETRY_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,11 @@ class JWKSVerifier:
             self._load(response.json())
             log.info("jwks.refreshed", keys=sorted(self._keys))
         except (httpx.HTTPError, json.JSONDecodeError, ValueError) as exc:
-            # Keep serving with the keys we have; an outage of auth must not log everyone out.
+            # Keep serving with the keys we have; an outage of auth must not log everyone out,
+            # nor make every request wait on a failing fetch: retry after a short pause.
             log.warning("jwks.fetch_failed", url=self.jwks_url, error=type(exc).__name__)
+            pause = min(FAILED_FETCH_RETRY_SECONDS, self.cache_seconds)
+            self._fetched_at = self._clock() - self.cache_seconds + pause
 
     async def _key_for(self, kid: str) -> jwt.PyJWK | None:
         now = self._clock()
@@ -151,7 +155,7 @@ class JWKSVerifier:
         alg = header.get("alg")
         if alg not in ALLOWED_ALGORITHMS:
             raise InvalidToken("The token's signing algorithm is not accepted.")
-        if header.get("typ", "").lower() != ACCESS_TOKEN_TYPE:
+        if str(header.get("typ", "")).lower() != ACCESS_TOKEN_TYPE:
             raise InvalidToken("The token is not an access token.")
         kid = header.get("kid")
         if not isinstance(kid, str):
