@@ -23,8 +23,8 @@ def alembic_config(script_location: Path, url: str) -> Config:
 
 
 def upgrade_to_head(script_location: Path, url: str) -> None:
-    """Apply every pending migration."""
-    command.upgrade(alembic_config(script_location, url), "head")
+    """Apply every pending migration (of every branch: features may branch off a shared base)."""
+    command.upgrade(alembic_config(script_location, url), "heads")
 
 
 def head_revisions(script_location: Path) -> set[str]:
