@@ -1,6 +1,6 @@
 """Alembic environment of the auth service."""
 
-from servicekit.migrations import run_env
 from auth_service.models import Base
+from servicekit.migrations import run_env
 
 run_env(Base.metadata)

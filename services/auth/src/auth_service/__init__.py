@@ -1,1 +1,1 @@
-"""Stationhouse auth service: Users, roles, second factor, tokens, JWKS, lockout and the sign-in audit trail."""
+"""Stationhouse auth service: users, roles, second factor, tokens, JWKS, lockout, audit."""
