@@ -1,45 +1,68 @@
-"""The gateway's FastAPI app: edge token check, forwarding, upstream readiness, the web UI."""
+"""The gateway's FastAPI app: edge token check, limits, forwarding, merged API docs, web UI."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
+from gateway.breaker import OPEN, CircuitBreaker
 from gateway.config import Settings
+from gateway.openapi import OpenAPIAggregator
 from gateway.proxy import router as proxy_router
+from gateway.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from gateway.security_headers import SecurityHeadersMiddleware
+from gateway.state import GatewayMetrics, GatewayState
 from servicekit.app import create_service_app
-from servicekit.errors import Unauthorized
+from servicekit.errors import NotFound, Unauthorized
 from servicekit.http import make_http_client
-from servicekit.security import JWKSVerifier
+from servicekit.logging import get_logger
+from servicekit.security import JWKSVerifier, Principal
+
+log = get_logger(__name__)
 
 
 def _upstream_check(name: str, base_url: str, timeout: float) -> Any:
     async def check(request: Request) -> tuple[bool, Any]:
-        client: httpx.AsyncClient = request.app.state.http
+        client: httpx.AsyncClient = request.app.state.gateway.http
         try:
             response = await client.get(base_url + "/readyz", timeout=timeout)
         except httpx.HTTPError as exc:
             return False, f"unreachable ({type(exc).__name__})"
-        return response.status_code == 200, "ready" if response.status_code == 200 else (
-            f"not ready ({response.status_code})"
-        )
+        if response.status_code == 200:
+            return True, "ready"
+        return False, f"not ready ({response.status_code})"
 
     return check
 
 
-def create_app(settings: Settings | None = None, *, verifier: JWKSVerifier | None = None) -> FastAPI:
+async def _redis_check(request: Request) -> tuple[bool, Any]:
+    limiter = request.app.state.gateway.limiter
+    if isinstance(limiter, RedisRateLimiter):
+        ok = await limiter.ping()
+        return ok, "ok" if ok else "unreachable (limits fall back to this replica)"
+    return True, "in memory"
+
+
+def create_app(
+    settings: Settings | None = None, *, verifier: JWKSVerifier | None = None
+) -> FastAPI:
     """Build the gateway (uvicorn factory: gateway.main:create_app)."""
     settings = settings or Settings()
     upstreams = settings.upstreams()
+    aggregator = OpenAPIAggregator(upstreams, cache_seconds=settings.openapi_cache_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.http = make_http_client(
+        http = make_http_client(
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             write_timeout=settings.write_timeout,
@@ -47,11 +70,53 @@ def create_app(settings: Settings | None = None, *, verifier: JWKSVerifier | Non
             max_connections=settings.max_connections,
             max_keepalive=settings.max_connections,
         )
+        limiter: RateLimiter = (
+            RedisRateLimiter(settings.redis_url, prefix=settings.redis_key_prefix)
+            if settings.redis_url
+            else MemoryRateLimiter()
+        )
+        metrics = GatewayMetrics(app.state.metrics.registry)
+        state = GatewayState(
+            settings=settings,
+            upstreams=upstreams,
+            metrics=metrics,
+            limiter=limiter,
+            http=http,
+            edge_auth=edge_auth,
+            breakers={
+                name: CircuitBreaker(
+                    failure_threshold=settings.breaker_failure_threshold,
+                    open_seconds=settings.breaker_open_seconds,
+                )
+                for name in upstreams
+            },
+        )
+        metrics.in_flight.set_function(lambda: state.in_flight)
+        for name, breaker in state.breakers.items():
+            metrics.circuit_open.labels(name).set_function(
+                lambda b=breaker: 1.0 if b.state == OPEN else 0.0
+            )
+        app.state.gateway = state
+        log.info("gateway.started", upstreams=upstreams, redis=bool(settings.redis_url))
         try:
             yield
         finally:
-            await app.state.http.aclose()
+            # uvicorn has stopped accepting and waited for its connections; anything still
+            # streaming gets the rest of the grace period before the pool closes under it.
+            deadline = time.monotonic() + settings.shutdown_grace_seconds
+            while state.in_flight > 0 and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            if state.in_flight:
+                log.warning("gateway.shutdown_with_in_flight", in_flight=state.in_flight)
+            await http.aclose()
+            await limiter.aclose()
 
+    checks: dict[str, Any] = {
+        name: _upstream_check(name, url, settings.readiness_timeout)
+        for name, url in upstreams.items()
+    }
+    if settings.redis_url:
+        checks["redis"] = _redis_check
     app = create_service_app(
         name="gateway",
         settings=settings,
@@ -59,27 +124,64 @@ def create_app(settings: Settings | None = None, *, verifier: JWKSVerifier | Non
         use_database=False,
         verifier=verifier,
         lifespan=lifespan,
-        readiness_checks={
-            name: _upstream_check(name, url, settings.readiness_timeout)
-            for name, url in upstreams.items()
-        },
+        readiness_checks=checks,
     )
-    app.state.upstreams = upstreams
 
-    async def edge_auth(request: Request) -> None:
+    async def edge_auth(request: Request) -> Principal | None:
         # Reject a bad token here, before it costs an upstream anything; services still
         # authorize every request themselves.
         header = request.headers.get("authorization")
         if not header:
-            return
+            return None
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
-        principal = await app.state.verifier.verify(token.strip())
+        principal: Principal = await app.state.verifier.verify(token.strip())
         request.scope.setdefault("state", {})["subject"] = principal.subject
+        return principal
 
-    app.state.edge_auth = edge_auth
+    @app.get("/openapi.json", include_in_schema=False)
+    async def merged_openapi(request: Request) -> JSONResponse:
+        """One OpenAPI document covering every service behind the gateway."""
+        document = await aggregator.document(request.app.state.gateway.http)
+        return JSONResponse(document, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Stationhouse API")
+
+    @app.get("/config.json", include_in_schema=False)
+    async def ui_config() -> JSONResponse:
+        """Settings the web UI needs before it can draw anything."""
+        return JSONResponse(
+            {
+                "tile_url": settings.tile_url,
+                "tile_attribution": settings.tile_attribution,
+                "map_center": list(settings.map_center),
+                "map_zoom": settings.map_zoom,
+                "api_base": "/api/v1",
+            },
+            headers={"Cache-Control": "no-cache"},
+        )
+
     _mount_web(app, settings)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Idempotency-Key",
+                "X-Request-ID",
+            ],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
     return app
 
 
@@ -91,20 +193,22 @@ def _mount_web(app: FastAPI, settings: Settings) -> None:
     async def web(page: str = "") -> Response:
         """The single-page UI: real files when they exist, index.html for client routes."""
         if page.startswith("api/"):
-            from servicekit.errors import NotFound
-
             raise NotFound(f"No route matches /{page}")
         index = dist / "index.html"
         if page:
             candidate = (dist / page).resolve()
             if candidate.is_file() and dist.resolve() in candidate.parents:
-                return FileResponse(candidate)
+                cache = (
+                    "public, max-age=31536000, immutable"
+                    if page.startswith("assets/")
+                    else "no-cache"
+                )
+                return FileResponse(candidate, headers={"Cache-Control": cache})
         if index.is_file():
             return FileResponse(index, headers={"Cache-Control": "no-cache"})
         return HTMLResponse(
             "<!doctype html><title>Stationhouse</title><h1>Stationhouse</h1>"
             "<p>The API is at <a href='/docs'>/docs</a>. The web UI has not been built "
-            "(<code>make web</code>).</p>",
+            "(<code>python web/build.py</code>).</p>",
             status_code=200,
         )
-

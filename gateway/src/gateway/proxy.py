@@ -1,15 +1,33 @@
-"""Forward /api/v1/<service>/... to its upstream, streaming bodies both ways."""
+"""Forward /api/v1/<service>/... to its upstream, streaming bodies both ways.
+
+Before a request leaves the gateway it passes, in order: the body-size limit, the edge token
+check, the rate limit for its client and route class, and the upstream's circuit breaker.
+Idempotent requests (and those with an Idempotency-Key) are retried when the upstream could
+not be reached or answered 502/503; nothing else is ever sent twice.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import time
+from collections.abc import AsyncIterator
 
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from servicekit.errors import NotFound, ProblemError, ServiceUnavailable
+from gateway.ratelimit import route_class
+from gateway.state import GatewayState
+from servicekit.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    ProblemError,
+    ServiceUnavailable,
+    TooManyRequests,
+)
+from servicekit.health import DRAIN_STATE
 from servicekit.logging import get_logger
 
 log = get_logger(__name__)
@@ -29,79 +47,238 @@ HOP_BY_HOP = frozenset(
     }
 )
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({502, 503})
+# Failures that say the upstream is unhealthy (they feed its circuit breaker).
+BREAKER_STATUSES = frozenset({502, 504})
 
 
 class UpstreamTimeout(ProblemError):
     status, type_slug, title = 504, "upstream-timeout", "The service took too long to answer"
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
 router = APIRouter()
 
 
-def _forward_headers(request: Request) -> list[tuple[str, str]]:
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
-    headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"]
+def _forward_headers(request: Request, client_ip: str) -> list[tuple[str, str]]:
+    skip = HOP_BY_HOP | {"x-request-id", "x-forwarded-for"}
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in skip]
     headers.append(("x-request-id", request.state.request_id))
-    client_host = request.client.host if request.client else ""
     forwarded_for = request.headers.get("x-forwarded-for")
-    headers = [(k, v) for k, v in headers if k.lower() != "x-forwarded-for"]
     headers.append(
-        ("x-forwarded-for", f"{forwarded_for}, {client_host}" if forwarded_for else client_host)
+        ("x-forwarded-for", f"{forwarded_for}, {client_ip}" if forwarded_for else client_ip)
     )
+    if "x-forwarded-proto" not in request.headers:
+        headers.append(("x-forwarded-proto", request.url.scheme))
     return headers
 
 
 def _has_body(request: Request) -> bool:
-    return "content-length" in request.headers or "transfer-encoding" in request.headers
+    length = request.headers.get("content-length")
+    return (length is not None and length != "0") or "transfer-encoding" in request.headers
 
 
-@router.api_route(
-    "/api/v1/{service}/{path:path}", methods=METHODS, include_in_schema=False
-)
+def client_ip(request: Request, *, trust_forwarded_for: bool) -> str:
+    if trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.client.host if request.client else "unknown"
+
+
+async def _limited_stream(request: Request, limit: int) -> AsyncIterator[bytes]:
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise _BodyTooLarge
+        yield chunk
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    chunks = [chunk async for chunk in _limited_stream(request, limit)]
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The request body is larger than this route accepts ({limit:,} bytes).", limit=limit
+    )
+
+
+async def _check_rate(request: Request, gw: GatewayState, *, klass: str, client: str) -> None:
+    settings = gw.settings
+    limit = settings.rate_limit_credentials if klass == "credentials" else settings.rate_limit_api
+    decision = await gw.limiter.hit(
+        f"{klass}:{client}", limit=limit, window=settings.rate_limit_window_seconds
+    )
+    request.state.rate_limit = decision
+    if not decision.allowed:
+        gw.metrics.rate_limited.labels(klass).inc()
+        log.info("ratelimit.exceeded", route_class=klass, client=client)
+        raise TooManyRequests(
+            f"Too many requests; try again in {decision.retry_after} seconds.",
+            headers={
+                "Retry-After": str(decision.retry_after),
+                "RateLimit-Limit": str(decision.limit),
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(decision.retry_after),
+            },
+            route_class=klass,
+        )
+
+
+@router.api_route("/api/v1/{service}/{path:path}", methods=METHODS, include_in_schema=False)
 async def forward(service: str, path: str, request: Request) -> Response:
-    """Forward the request unchanged; upstream answers (errors too) come back unchanged."""
-    upstreams: dict[str, str] = request.app.state.upstreams
-    base = upstreams.get(service)
+    """Forward the request; upstream answers (errors too) come back unchanged."""
+    gw: GatewayState = request.app.state.gateway
+    settings = gw.settings
+    base = gw.upstreams.get(service)
     if base is None:
         raise NotFound(f"There is no service called {service!r}.")
-    await request.app.state.edge_auth(request)
-    client: httpx.AsyncClient = request.app.state.http
-    upstream_request = client.build_request(
-        request.method,
-        httpx.URL(base + request.url.path, query=request.url.query.encode("latin-1")),
-        headers=_forward_headers(request),
-        content=request.stream() if _has_body(request) else None,
+    method = request.method
+    klass = route_class(method, request.url.path)
+    body_limit = (
+        settings.max_credentials_body_bytes if klass == "credentials" else settings.max_body_bytes
     )
-    try:
-        upstream = await client.send(upstream_request, stream=True)
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        log.warning("upstream.unreachable", upstream=service, error=type(exc).__name__)
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise BadRequest("The Content-Length header is not a number.")
+        if int(declared) > body_limit:
+            raise _too_large(body_limit)
+
+    principal = await gw.edge_auth(request)
+    ip = client_ip(request, trust_forwarded_for=settings.trust_forwarded_for)
+    client_key = f"sub:{principal.subject}" if principal is not None else f"ip:{ip}"
+    await _check_rate(request, gw, klass=klass, client=client_key)
+
+    breaker = gw.breakers[service]
+    if not breaker.allow():
+        gw.metrics.rejected_open.labels(service).inc()
         raise ServiceUnavailable(
-            f"The {service} service is unreachable; try again shortly.",
-            headers={"Retry-After": "5"},
+            f"The {service} service is failing; the gateway is holding requests back for a "
+            "moment. Try again shortly.",
+            headers={"Retry-After": str(breaker.retry_after())},
             service=service,
-        ) from exc
-    except httpx.TimeoutException as exc:
-        log.warning("upstream.timeout", upstream=service, error=type(exc).__name__)
-        raise UpstreamTimeout(
-            f"The {service} service did not answer in time.", service=service
-        ) from exc
-    except httpx.RequestError as exc:
-        log.warning("upstream.failed", upstream=service, error=type(exc).__name__)
-        raise ServiceUnavailable(
-            f"The {service} service failed to answer.", service=service
-        ) from exc
-    response_headers: dict[str, Any] = {}
-    raw_headers = [
-        (k, v)
+        )
+
+    retryable = method in IDEMPOTENT or "idempotency-key" in request.headers
+    content: bytes | AsyncIterator[bytes] | None = None
+    if _has_body(request):
+        try:
+            content = (
+                await _read_limited(request, body_limit)
+                if retryable
+                else _limited_stream(request, body_limit)
+            )
+        except _BodyTooLarge:
+            breaker.release_probe()
+            raise _too_large(body_limit) from None
+
+    client: httpx.AsyncClient = gw.http
+    url = httpx.URL(base + request.url.path, query=request.url.query.encode("latin-1"))
+    headers = _forward_headers(request, ip)
+    timeout = httpx.Timeout(
+        connect=settings.connect_timeout,
+        read=settings.read_timeout_for(service),
+        write=settings.write_timeout,
+        pool=settings.pool_timeout,
+    )
+    attempts = 1 + settings.retry_attempts if retryable else 1
+    started = time.perf_counter()
+    upstream: httpx.Response | None = None
+    gw.in_flight += 1
+    try:
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            upstream_request = client.build_request(
+                method, url, headers=headers, content=content, timeout=timeout
+            )
+            try:
+                upstream = await client.send(upstream_request, stream=True)
+            except _BodyTooLarge:
+                breaker.release_probe()
+                raise _too_large(body_limit) from None
+            except httpx.PoolTimeout as exc:
+                breaker.release_probe()
+                log.warning("gateway.pool_exhausted", upstream=service)
+                raise ServiceUnavailable(
+                    "The gateway is too busy right now; try again shortly.",
+                    headers={"Retry-After": "1"},
+                    service=service,
+                ) from exc
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                breaker.record_failure()
+                if not last and retryable:
+                    await _backoff(gw, service, attempt)
+                    continue
+                log.warning("upstream.unreachable", upstream=service, error=type(exc).__name__)
+                raise ServiceUnavailable(
+                    f"The {service} service is unreachable; try again shortly.",
+                    headers={"Retry-After": "5"},
+                    service=service,
+                ) from exc
+            except httpx.TimeoutException as exc:
+                breaker.record_failure()
+                log.warning("upstream.timeout", upstream=service, error=type(exc).__name__)
+                raise UpstreamTimeout(
+                    f"The {service} service did not answer within "
+                    f"{settings.read_timeout_for(service):g} seconds.",
+                    service=service,
+                ) from exc
+            except httpx.RequestError as exc:
+                breaker.record_failure()
+                if not last and retryable:
+                    await _backoff(gw, service, attempt)
+                    continue
+                log.warning("upstream.failed", upstream=service, error=type(exc).__name__)
+                raise ServiceUnavailable(
+                    f"The {service} service failed to answer.", service=service
+                ) from exc
+            if upstream.status_code in BREAKER_STATUSES:
+                breaker.record_failure()
+            else:
+                breaker.record_success()
+            if upstream.status_code in RETRY_STATUSES and retryable and not last:
+                await upstream.aclose()
+                await _backoff(gw, service, attempt)
+                continue
+            break
+    except BaseException:
+        gw.in_flight -= 1
+        raise
+    assert upstream is not None
+    gw.metrics.upstream_requests.labels(service, method, str(upstream.status_code)).inc()
+    gw.metrics.upstream_latency.labels(service).observe(time.perf_counter() - started)
+    return _stream_back(upstream, gw)
+
+
+async def _backoff(gw: GatewayState, service: str, attempt: int) -> None:
+    gw.metrics.retries.labels(service).inc()
+    await asyncio.sleep(gw.settings.retry_backoff_seconds * (2**attempt))
+
+
+def _stream_back(upstream: httpx.Response, gw: GatewayState) -> Response:
+    async def finish() -> None:
+        try:
+            await upstream.aclose()
+        finally:
+            gw.in_flight -= 1
+
+    raw_headers: list[tuple[bytes, bytes]] = [
+        (k.encode("latin-1"), v.encode("latin-1"))
         for k, v in upstream.headers.multi_items()
         if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
     ]
+    if DRAIN_STATE["draining"]:
+        raw_headers.append((b"connection", b"close"))
     response = StreamingResponse(
-        upstream.aiter_raw(),
-        status_code=upstream.status_code,
-        headers=response_headers,
-        background=BackgroundTask(upstream.aclose),
+        upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(finish)
     )
-    response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in raw_headers]
+    response.raw_headers = raw_headers
     return response
