@@ -8,6 +8,7 @@ from servicekit.security import JWKSVerifier
 
 from records_service.config import Settings
 from records_service.db import MIGRATIONS_PATH
+from records_service.export.router import router as export_router
 
 
 def create_app(
@@ -18,7 +19,7 @@ def create_app(
     return create_service_app(
         name="records",
         settings=settings,
-        routers=[],
+        routers=[export_router],
         migrations_path=MIGRATIONS_PATH,
         verifier=verifier,
     )

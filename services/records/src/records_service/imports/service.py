@@ -1,0 +1,575 @@
+"""Running an import: read, clean, de-duplicate and store in atomic batches.
+
+Each batch (default 5,000 rows) is one transaction holding its incidents, its rejected rows and
+the job's advanced counters, so a crash mid-file loses at most the batch in flight and never
+leaves part of one; `resume` carries on after the last committed batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from records_service.db import new_id, utcnow
+from records_service.imports.cleaning import CleanIncident, RowRejected, clean, row_hash
+from records_service.imports.models import (
+    ImportFingerprint,
+    ImportJob,
+    ImportRejection,
+    ImportStatus,
+)
+from records_service.imports.profiles import (
+    FieldParseError,
+    ImportProfile,
+    ProfileError,
+    get_profile,
+)
+from records_service.incidents.models import Incident, ReviewStatus
+from records_service.sequences import next_change_seq, next_crime_ids
+from servicekit.db import Database
+from servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+DEFAULT_BATCH_SIZE = 5000
+# Bound parameters per IN (...) query: well under SQLite's and PostgreSQL's limits.
+IN_CHUNK = 900
+RAW_ROW_LIMIT = 2000
+
+csv.field_size_limit(10 * 1024 * 1024)
+
+
+@dataclass
+class BatchOutcome:
+    imported: int = 0
+    merged_source_id: int = 0
+    merged_time_place: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class PendingRow:
+    """A row of the current batch: its number in the file and either a clean incident or why not."""
+
+    row_number: int
+    raw: list[str]
+    incident: CleanIncident | None = None
+    rejection: RowRejected | None = None
+
+
+@dataclass
+class ImportSummary:
+    job_id: str
+    status: str
+    rows_read: int
+    imported: int
+    merged: int
+    rejected: int
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _CountingReader(io.RawIOBase):
+    """Counts bytes read from the file on disk (progress of gzip files too)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def open_rows(
+    path: Path, *, delimiter: str
+) -> tuple[_CountingReader, list[str], Iterator[list[str]]]:
+    """Open a CSV (optionally .gz); returns the byte counter, the header and the row iterator."""
+    counter = _CountingReader(open(path, "rb"))  # noqa: SIM115 (closed by the caller)
+    buffered: IO[bytes] = io.BufferedReader(counter, buffer_size=1 << 20)
+    with open(path, "rb") as probe:
+        is_gzip = probe.read(2) == b"\x1f\x8b"
+    if is_gzip:
+        buffered = gzip.GzipFile(fileobj=buffered)  # type: ignore[assignment]
+    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="replace", newline="")
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        header = [column.strip() for column in next(reader)]
+    except StopIteration:
+        counter.close()
+        raise ProfileError("the file is empty") from None
+    except csv.Error as exc:
+        counter.close()
+        raise ProfileError(f"the file is not a readable CSV: {exc}") from None
+    return counter, header, reader
+
+
+def create_job(
+    session: Session,
+    *,
+    profile: ImportProfile,
+    filename: str,
+    created_by: str,
+    file_path: str | None = None,
+    file_sha256: str | None = None,
+    mapping_text: str | None = None,
+    bytes_total: int = 0,
+) -> ImportJob:
+    """Record a queued import job."""
+    job = ImportJob(
+        id=new_id(),
+        profile=profile.name,
+        source_system=profile.source_system,
+        filename=filename[:300],
+        file_path=file_path,
+        file_sha256=file_sha256,
+        mapping_text=mapping_text,
+        status=ImportStatus.QUEUED.value,
+        created_by=created_by,
+        created_at=utcnow(),
+        bytes_total=bytes_total,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def import_file(
+    database: Database,
+    *,
+    path: Path,
+    profile_name: str,
+    mapping_text: str | None = None,
+    created_by: str = "cli",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[ImportJob], None] | None = None,
+) -> ImportJob:
+    """Create a job for `path` and run it to the end (the CLI's entry point)."""
+    profile = get_profile(profile_name, mapping_text=mapping_text)
+    with database.session() as session:
+        job = create_job(
+            session,
+            profile=profile,
+            filename=path.name,
+            created_by=created_by,
+            file_path=str(path.resolve()),
+            mapping_text=mapping_text,
+            bytes_total=path.stat().st_size,
+        )
+        job_id = job.id
+    return run_job(database, job_id=job_id, batch_size=batch_size, progress=progress)
+
+
+def run_job(
+    database: Database,
+    *,
+    job_id: str,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[ImportJob], None] | None = None,
+    now: datetime | None = None,
+) -> ImportJob:
+    """Run or resume job `job_id`; a failure marks the job failed and never leaves half a batch."""
+    with database.session() as session:
+        job = session.get(ImportJob, job_id)
+        if job is None:
+            raise LookupError(job_id)
+        if job.status == ImportStatus.COMPLETED.value:
+            return job
+        resume_after = job.rows_read
+        profile = get_profile(job.profile, mapping_text=job.mapping_text)
+        path = Path(job.file_path or "")
+        job.status = ImportStatus.RUNNING.value
+        job.started_at = job.started_at or utcnow()
+    log.info("import.started", job_id=job_id, profile=profile.name, resume_after=resume_after)
+    try:
+        _run(
+            database,
+            job_id=job_id,
+            path=path,
+            profile=profile,
+            resume_after=resume_after,
+            batch_size=batch_size,
+            progress=progress,
+            now=now or utcnow(),
+        )
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, ProfileError | OSError) else type(exc).__name__
+        if not isinstance(exc, ProfileError | OSError):
+            log.exception("import.failed", job_id=job_id)
+        with database.session() as session:
+            session.execute(
+                update(ImportJob)
+                .where(ImportJob.id == job_id)
+                .values(
+                    status=ImportStatus.FAILED.value, error=message[:1000], finished_at=utcnow()
+                )
+            )
+        if not isinstance(exc, ProfileError | OSError):
+            raise
+    with database.session(write=False) as session:
+        finished = session.get(ImportJob, job_id)
+        assert finished is not None
+        session.expunge(finished)
+    log.info(
+        "import.finished",
+        job_id=job_id,
+        status=finished.status,
+        rows_read=finished.rows_read,
+        imported=finished.imported,
+        merged=finished.merged,
+        rejected=finished.rejected,
+    )
+    return finished
+
+
+def _run(
+    database: Database,
+    *,
+    job_id: str,
+    path: Path,
+    profile: ImportProfile,
+    resume_after: int,
+    batch_size: int,
+    progress: Callable[[ImportJob], None] | None,
+    now: datetime,
+) -> None:
+    counter, header, rows = open_rows(path, delimiter=profile.delimiter)
+    try:
+        profile.check_header(header)
+        width = len(header)
+        occurrences: dict[str, int] = {}
+        batch: list[PendingRow] = []
+        row_number = 0
+        for values in rows:
+            row_number += 1
+            raw = dict(zip(header, values, strict=False))
+            pending = PendingRow(row_number=row_number, raw=values)
+            try:
+                if len(values) != width:
+                    raise RowRejected(f"expected {width} columns, found {len(values)}")
+                extracted = profile.extract(raw)
+                if extracted.source_id is None:
+                    # Rows without a source ID: content hash + how often it was seen before.
+                    content = row_hash(values)
+                    seen = occurrences.get(content, 0)
+                    occurrences[content] = seen + 1
+                    extracted.source_id = f"h:{content}" if seen == 0 else f"h:{content}#{seen}"
+                pending.incident = clean(
+                    extracted,
+                    source_system=profile.source_system,
+                    categories=profile.categories,
+                    statuses=profile.statuses,
+                    default_station=profile.default_station,
+                    now=now,
+                    use_fingerprint=profile.use_fingerprint,
+                )
+            except RowRejected as exc:
+                pending.rejection = exc
+            except FieldParseError as exc:
+                pending.rejection = RowRejected(str(exc), field=exc.field)
+            except ValueError as exc:
+                pending.rejection = RowRejected(f"unreadable value: {exc}")
+            if row_number <= resume_after:
+                continue
+            batch.append(pending)
+            if len(batch) >= batch_size:
+                _commit_batch(database, job_id=job_id, batch=batch, bytes_done=counter.count)
+                batch = []
+                if progress is not None:
+                    _report_progress(database, job_id, progress)
+        _commit_batch(database, job_id=job_id, batch=batch, bytes_done=counter.count, final=True)
+        if progress is not None:
+            _report_progress(database, job_id, progress)
+    except csv.Error as exc:
+        raise ProfileError(
+            f"the file stops being a readable CSV near row {row_number}: {exc}"
+        ) from None
+    finally:
+        counter.close()
+
+
+def _report_progress(
+    database: Database, job_id: str, progress: Callable[[ImportJob], None]
+) -> None:
+    with database.session(write=False) as session:
+        job = session.get(ImportJob, job_id)
+        if job is not None:
+            progress(job)
+
+
+def _commit_batch(
+    database: Database,
+    *,
+    job_id: str,
+    batch: list[PendingRow],
+    bytes_done: int,
+    final: bool = False,
+) -> None:
+    """Store one batch and advance the job in one transaction."""
+    try:
+        with database.session() as session:
+            _large_cache(session)
+            outcome = store_batch(session, batch=batch, created_by=f"import:{job_id}")
+            _record(
+                session,
+                job_id=job_id,
+                batch=batch,
+                outcome=outcome,
+                bytes_done=bytes_done,
+                final=final,
+            )
+    except IntegrityError:
+        # Someone stored some of these rows meanwhile (a concurrent import of the same source):
+        # store the batch row by row, each in its own savepoint.
+        log.warning("import.batch_conflict", job_id=job_id, rows=len(batch))
+        with database.session() as session:
+            outcome = BatchOutcome()
+            for pending in batch:
+                if pending.incident is None:
+                    outcome.rejected += 1
+                    continue
+                try:
+                    with session.begin_nested():
+                        single = store_batch(
+                            session, batch=[pending], created_by=f"import:{job_id}"
+                        )
+                except IntegrityError:
+                    outcome.merged_source_id += 1
+                    continue
+                outcome.imported += single.imported
+                outcome.merged_source_id += single.merged_source_id
+                outcome.merged_time_place += single.merged_time_place
+            _record(
+                session,
+                job_id=job_id,
+                batch=batch,
+                outcome=outcome,
+                bytes_done=bytes_done,
+                final=final,
+            )
+
+
+def _large_cache(session: Session) -> None:
+    # Index pages of a big table must stay in memory during bulk inserts (SQLite's default cache
+    # is 2 MB): 128 MB for this pooled connection.
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA cache_size=-131072")
+
+
+def _record(
+    session: Session,
+    *,
+    job_id: str,
+    batch: Sequence[PendingRow],
+    outcome: BatchOutcome,
+    bytes_done: int,
+    final: bool,
+) -> None:
+    rejections = [
+        {
+            "job_id": job_id,
+            "row_number": pending.row_number,
+            "field": pending.rejection.field,
+            "reason": pending.rejection.reason[:500],
+            "raw": json.dumps(pending.raw, ensure_ascii=False)[:RAW_ROW_LIMIT],
+        }
+        for pending in batch
+        if pending.rejection is not None
+    ]
+    if rejections:
+        session.execute(insert(ImportRejection.__table__), rejections)
+    values: dict[str, Any] = {
+        "rows_read": ImportJob.rows_read + len(batch),
+        "imported": ImportJob.imported + outcome.imported,
+        "merged_source_id": ImportJob.merged_source_id + outcome.merged_source_id,
+        "merged_time_place": ImportJob.merged_time_place + outcome.merged_time_place,
+        "rejected": ImportJob.rejected + len(rejections),
+        "batches_committed": ImportJob.batches_committed + (1 if batch else 0),
+        "bytes_done": bytes_done,
+    }
+    if final:
+        values.update(status=ImportStatus.COMPLETED.value, finished_at=utcnow())
+    session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
+def store_batch(session: Session, *, batch: Sequence[PendingRow], created_by: str) -> BatchOutcome:
+    """Insert the batch's new incidents; rows already stored (by either rule) count as merged."""
+    outcome = BatchOutcome()
+    candidates = [pending.incident for pending in batch if pending.incident is not None]
+    outcome.rejected = len(batch) - len(candidates)
+    if not candidates:
+        return outcome
+    existing_ids: set[tuple[str, str]] = set()
+    by_system: dict[str, list[str]] = {}
+    for incident in candidates:
+        by_system.setdefault(incident.source_system, []).append(incident.source_id)
+    for system, ids in by_system.items():
+        for chunk in _chunks(ids):
+            found = session.execute(
+                select(Incident.source_id).where(
+                    Incident.source_system == system, Incident.source_id.in_(chunk)
+                )
+            ).scalars()
+            existing_ids.update((system, source_id) for source_id in found if source_id)
+    prints = [incident.fingerprint for incident in candidates if incident.fingerprint]
+    existing_prints: set[str] = set()
+    for chunk in _chunks(prints):
+        existing_prints.update(
+            session.execute(
+                select(ImportFingerprint.fingerprint).where(
+                    ImportFingerprint.fingerprint.in_(chunk)
+                )
+            ).scalars()
+        )
+    fresh: list[CleanIncident] = []
+    for incident in candidates:
+        key = (incident.source_system, incident.source_id)
+        if key in existing_ids:
+            outcome.merged_source_id += 1
+            continue
+        if incident.fingerprint is not None and incident.fingerprint in existing_prints:
+            outcome.merged_time_place += 1
+            continue
+        existing_ids.add(key)
+        if incident.fingerprint is not None:
+            existing_prints.add(incident.fingerprint)
+        fresh.append(incident)
+    outcome.imported = len(fresh)
+    if fresh:
+        insert_incidents(session, incidents=fresh, created_by=created_by)
+    return outcome
+
+
+INCIDENT_COLUMNS = (
+    "id", "crime_id", "category", "source_code", "source_system", "source_id",
+    "occurred_from", "occurred_to", "reported_at", "address", "lat", "lon", "area",
+    "premises_type", "narrative", "station_id", "reporting_officer", "review_status", "status",
+    "sealed", "version", "created_by", "created_at", "updated_at", "change_seq",
+)  # fmt: skip
+
+
+def insert_incidents(
+    session: Session, *, incidents: Sequence[CleanIncident], created_by: str
+) -> list[str]:
+    """Bulk-insert clean incidents with crime IDs and change sequence numbers; returns their ids."""
+    # Numbers in the same lock order as every other writer: change sequence, then crime IDs.
+    last_seq = next_change_seq(session, count=len(incidents))
+    first_seq = last_seq - len(incidents) + 1
+    by_year: dict[int, list[int]] = {}
+    for index, incident in enumerate(incidents):
+        by_year.setdefault(incident.reported_at.year, []).append(index)
+    crime_ids: list[str] = [""] * len(incidents)
+    for year, indexes in sorted(by_year.items()):
+        for index, crime_id in zip(
+            indexes, next_crime_ids(session, year=year, count=len(indexes)), strict=True
+        ):
+            crime_ids[index] = crime_id
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    when = _sqlite_time if sqlite else _same
+    now = when(utcnow())
+    # Records from another system were reviewed there; they arrive approved.
+    approved = ReviewStatus.APPROVED.value
+    sealed = 0 if sqlite else False
+    ids = [new_id() for _ in incidents]
+    rows = [
+        (
+            ids[index],
+            crime_ids[index],
+            incident.category,
+            incident.source_code,
+            incident.source_system,
+            incident.source_id,
+            when(incident.occurred_from),
+            when(incident.occurred_to),
+            when(incident.reported_at),
+            incident.address,
+            incident.lat,
+            incident.lon,
+            incident.area,
+            incident.premises_type,
+            incident.narrative,
+            incident.station_id,
+            None,
+            approved,
+            incident.status,
+            sealed,
+            1,
+            created_by,
+            now,
+            now,
+            first_seq + index,
+        )
+        for index, incident in enumerate(incidents)
+    ]
+    bulk_insert(session, Incident.__table__, INCIDENT_COLUMNS, rows)
+    prints = [
+        (incident.fingerprint, ids[index])
+        for index, incident in enumerate(incidents)
+        if incident.fingerprint is not None
+    ]
+    bulk_insert(session, ImportFingerprint.__table__, ("fingerprint", "incident_id"), prints)
+    return ids
+
+
+_SQLITE_TIMES: dict[datetime, str] = {}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """What UTCDateTime stores on SQLite (naive UTC text), cached: imports repeat times a lot."""
+    if value is None:
+        return None
+    text = _SQLITE_TIMES.get(value)
+    if text is None:
+        text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        if len(_SQLITE_TIMES) < 500_000:
+            _SQLITE_TIMES[value] = text
+    return text
+
+
+def bulk_insert(
+    session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """executemany of plain rows straight through the driver: no per-value hooks."""
+    if not rows:
+        return
+    connection = session.connection()
+    marker = "?" if connection.dialect.name == "sqlite" else "%s"
+    statement = 'INSERT INTO "{}" ({}) VALUES ({})'.format(
+        table.name, ", ".join(f'"{name}"' for name in columns), ", ".join([marker] * len(columns))
+    )
+    connection.exec_driver_sql(statement, rows)
+
+
+def file_size(path: Path) -> int:
+    return os.stat(path).st_size
