@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from auth_service.clock import as_utc
 from servicekit.pagination import Page
 from servicekit.security import ROLE_CITIZEN, STAFF_ROLES
 
@@ -153,6 +154,8 @@ class AuditEntryPublic(BaseModel):
     source_ip: str | None
     request_id: str | None
     details: str | None
+
+    _utc = field_validator("occurred_at")(classmethod(lambda cls, v: as_utc(v)))
 
 
 STAFF_ROLE_NAMES = sorted(STAFF_ROLES)
