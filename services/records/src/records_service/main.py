@@ -9,6 +9,7 @@ from servicekit.security import JWKSVerifier
 from records_service.config import Settings
 from records_service.db import MIGRATIONS_PATH
 from records_service.export.router import router as export_router
+from records_service.statistics.router import router as statistics_router
 
 
 def create_app(
@@ -19,7 +20,7 @@ def create_app(
     return create_service_app(
         name="records",
         settings=settings,
-        routers=[export_router],
+        routers=[export_router, statistics_router],
         migrations_path=MIGRATIONS_PATH,
         verifier=verifier,
     )
