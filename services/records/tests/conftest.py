@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+
 from records_service.config import Settings
 from records_service.db import MIGRATIONS_PATH
 from records_service.main import create_app
@@ -22,8 +24,28 @@ def database_url(database_factory: DatabaseFactory) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, log_json=True)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        log_json=True,
+        documents_dir=str(tmp_path / "documents"),
+        max_document_bytes=256 * 1024,
+    )
+
+
+Auth = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def auth(token_factory: TokenFactory) -> Auth:
+    """auth("officer", station="ST-1", subject=...) → Authorization headers for that caller."""
+
+    def headers(role: str, *, station: str | None = "ST-1", subject: str | None = None) -> dict:
+        return token_factory.headers(
+            roles=[role], station_id=station, subject=subject or f"{role}-{station}"
+        )
+
+    return headers
 
 
 @pytest.fixture

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from servicekit.db import make_metadata
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from servicekit.db import make_metadata
 
 MIGRATIONS_PATH = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from records_service.db import Base
 
 INCIDENT_CHANGE_COUNTER = "incident_change"
+PERSON_SEARCH_KEY = "person_search_key"
 CRIME_ID_PREFIX = "CR"
 
 
@@ -40,7 +41,10 @@ def take_numbers(session: Session, *, name: str, count: int = 1) -> int:
         .on_conflict_do_update(index_elements=[table.c.name], set_={"value": table.c.value + count})
         .returning(table.c.value)
     )
-    last: int = session.execute(statement).scalar_one()
+    # No autoflush: pending changes of the row being edited must go out in ONE update (one
+    # version bump), after the caller has set every field.
+    with session.no_autoflush:
+        last: int = session.execute(statement).scalar_one()
     return last
 
 

@@ -75,3 +75,6 @@ class Incident(Base):
     # Export feed order: a fresh number from sequences.next_change_seq on every change
     # (create, update, review, seal, soft delete, restore). Unique and indexed.
     change_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
+
+    # Every ORM UPDATE says WHERE version = <read version>: concurrent writers cannot both win.
+    __mapper_args__ = {"version_id_col": version}
