@@ -1,0 +1,125 @@
+"""Records accepts access tokens from auth through the real JWKS over HTTP, and stops
+accepting an old key's tokens once that key is retired after a rotation."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+from cryptography.fernet import Fernet
+
+from servicekit.db import Database
+from servicekit.migrations import upgrade_to_head
+from servicekit.testing import DatabaseFactory
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "lantern harbour seventeen gulls"
+
+
+def _first_admin(url: str) -> None:
+    from auth_service.accounts import create_first_admin
+    from auth_service.clock import SystemClock
+    from auth_service.passwords import PasswordHasher
+
+    database = Database(url, pool_size=1)
+    try:
+        with database.session() as session:
+            create_first_admin(
+                session,
+                hasher=PasswordHasher(time_cost=1, memory_kib=1024, parallelism=1),
+                now=SystemClock().now(),
+                username="admin",
+                password=PASSWORD,
+            )
+    finally:
+        database.dispose()
+
+
+def _admin_tokens(auth_url: str) -> dict[str, str]:
+    """Sign in as the staff admin the real way: password, forced TOTP enrolment, code."""
+    token_url = auth_url + "/api/v1/auth/token"
+    form = {"grant_type": "password", "username": "admin", "password": PASSWORD}
+    first = httpx.post(token_url, data=form)
+    assert first.status_code == 403, first.text
+    ticket = first.json()["enrolment_token"]
+    secret = httpx.post(
+        auth_url + "/api/v1/auth/totp/enrolment", json={"enrolment_token": ticket}
+    ).json()["secret"]
+    confirmed = httpx.post(
+        auth_url + "/api/v1/auth/totp/enrolment/confirm",
+        json={"enrolment_token": ticket, "code": pyotp.TOTP(secret).now()},
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    return confirmed.json() | {"totp_secret": secret}
+
+
+def test_records_trusts_auth_tokens_until_their_key_is_retired(
+    tmp_path: Path, database_factory: DatabaseFactory, service_process
+) -> None:
+    from auth_service.db import MIGRATIONS_PATH as AUTH_MIGRATIONS
+    from records_service.db import MIGRATIONS_PATH as RECORDS_MIGRATIONS
+
+    auth_db = database_factory.create("e2e_auth")
+    records_db = database_factory.create("e2e_records")
+    upgrade_to_head(AUTH_MIGRATIONS, auth_db)
+    upgrade_to_head(RECORDS_MIGRATIONS, records_db)
+    _first_admin(auth_db)
+
+    auth = service_process(
+        "auth_service.main:create_app",
+        {
+            "AUTH_DATABASE_URL": auth_db,
+            "AUTH_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "AUTH_ARGON2_TIME_COST": "1",
+            "AUTH_ARGON2_MEMORY_KIB": "1024",
+            "AUTH_ARGON2_PARALLELISM": "1",
+        },
+    )
+    records = service_process(
+        "records_service.main:create_app",
+        {
+            "RECORDS_DATABASE_URL": records_db,
+            "RECORDS_JWKS_URL": auth.url + "/api/v1/auth/.well-known/jwks.json",
+            "RECORDS_JWKS_CACHE_SECONDS": "1",
+            "RECORDS_DOCUMENTS_DIR": str(tmp_path / "documents"),
+        },
+    )
+    incidents = records.url + "/api/v1/records/incidents"
+
+    old = _admin_tokens(auth.url)
+    old_headers = {"Authorization": f"Bearer {old['access_token']}"}
+    accepted = httpx.get(incidents, headers=old_headers)
+    assert accepted.status_code == 200, accepted.text
+    assert httpx.get(incidents).status_code == 401
+    assert httpx.get(incidents, headers={"Authorization": "Bearer nonsense"}).status_code == 401
+
+    old_kid = httpx.get(auth.url + "/api/v1/auth/.well-known/jwks.json").json()["keys"][0]["kid"]
+    rotated = httpx.post(auth.url + "/api/v1/auth/keys/rotate", headers=old_headers)
+    assert rotated.status_code == 201, rotated.text
+    new_kid = rotated.json()["kid"]
+
+    # After rotation both keys verify: the old token still works, and a new one (new kid) too.
+    time.sleep(1.2)
+    assert httpx.get(incidents, headers=old_headers).status_code == 200
+    refreshed = httpx.post(
+        auth.url + "/api/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"]},
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    new_headers = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
+    assert httpx.get(incidents, headers=new_headers).status_code == 200
+
+    retired = httpx.post(auth.url + f"/api/v1/auth/keys/{old_kid}/retire", headers=new_headers)
+    assert retired.status_code == 200, retired.text
+    jwks = httpx.get(auth.url + "/api/v1/auth/.well-known/jwks.json").json()
+    assert [key["kid"] for key in jwks["keys"]] == [new_kid]
+
+    time.sleep(1.2)  # records' JWKS cache (1 s here) runs out and it refetches
+    rejected = httpx.get(incidents, headers=old_headers)
+    assert rejected.status_code == 401, rejected.text
+    assert "retired" in rejected.json()["detail"] or "unknown" in rejected.json()["detail"]
+    assert httpx.get(incidents, headers=new_headers).status_code == 200
