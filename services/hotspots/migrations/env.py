@@ -1,6 +1,6 @@
 """Alembic environment of the hotspots service."""
 
-from servicekit.migrations import run_env
 from hotspots_service.models import Base
+from servicekit.migrations import run_env
 
 run_env(Base.metadata)

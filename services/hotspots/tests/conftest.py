@@ -7,12 +7,12 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from servicekit.migrations import upgrade_to_head
-from servicekit.testing import DatabaseFactory, TokenFactory, clear_tables
 from hotspots_service.config import Settings
 from hotspots_service.db import MIGRATIONS_PATH
 from hotspots_service.main import create_app
 from hotspots_service.models import Base
+from servicekit.migrations import upgrade_to_head
+from servicekit.testing import DatabaseFactory, TokenFactory, clear_tables
 
 
 @pytest.fixture(scope="session")

@@ -1,1 +1,1 @@
-"""Stationhouse hotspots service: Clustering, hotspot maps with significance, hotspot forecasts scored by PAI."""
+"""Stationhouse hotspots service: clustering, hotspot maps with significance, forecasts by PAI."""

@@ -1,0 +1,1 @@
+"""Pure spatial analytics (numpy/scipy/sklearn): no database, no HTTP."""

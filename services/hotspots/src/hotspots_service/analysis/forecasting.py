@@ -1,0 +1,268 @@
+"""Hotspot forecasts on a square grid: naive last-365-days, prospective hotspotting, boosting.
+
+Time is cut into bins the length of the horizon (day 1, week 7, month 30 days) anchored at an
+origin. A forecast for the bin starting at origin index `o` sees a `PastView`, which holds only
+the bins before `o`; every method takes a PastView, so nothing after the origin can reach it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from hotspots_service.analysis.geo import Grid
+from hotspots_service.analysis.hotspot_maps import window_sum
+from hotspots_service.analysis.points import PointSet
+
+DAY = 86_400
+HORIZON_DAYS = {"day": 1, "week": 7, "month": 30}
+METHODS = ("naive", "prospective", "gbm")
+
+
+@dataclass
+class History:
+    """Counts per (time bin, cell), overall and per category, with cumulative sums over time."""
+
+    grid: Grid
+    edges: np.ndarray  # (B+1,) seconds; bin b = [edges[b], edges[b+1])
+    counts: np.ndarray  # (B, cells) int32
+    category_counts: np.ndarray  # (C, B, cells) int32
+    categories: list[str]
+    first_seen: np.ndarray  # (cells,) earliest incident time per cell (int64 max if none)
+    cum: np.ndarray = field(init=False)  # (B+1, cells), cum[b] = sum of bins < b
+    cat_cum: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cum = np.concatenate(
+            [np.zeros((1, self.counts.shape[1]), np.int64), np.cumsum(self.counts, 0)]
+        )
+        zeros = np.zeros((len(self.categories), 1, self.counts.shape[1]), np.int64)
+        self.cat_cum = np.concatenate([zeros, np.cumsum(self.category_counts, 1)], axis=1)
+
+    @property
+    def bin_seconds(self) -> int:
+        return int(self.edges[1] - self.edges[0])
+
+    def past(self, origin_index: int) -> PastView:
+        """Everything a forecast for bin `origin_index` may see: bins strictly before it."""
+        o = origin_index
+        return PastView(
+            grid=self.grid,
+            origin=int(self.edges[o]),
+            bin_seconds=self.bin_seconds,
+            cum=self.cum[: o + 1],
+            cat_cum=self.cat_cum[:, : o + 1],
+            categories=self.categories,
+            study=self.first_seen < self.edges[o],
+        )
+
+
+@dataclass
+class PastView:
+    """Counts strictly before `origin`; cum[-1] is the total up to the origin."""
+
+    grid: Grid
+    origin: int
+    bin_seconds: int
+    cum: np.ndarray
+    cat_cum: np.ndarray
+    categories: list[str]
+    study: np.ndarray  # cells with any incident before the origin
+
+    @property
+    def n_bins(self) -> int:
+        return self.cum.shape[0] - 1
+
+    def bins_for_days(self, days: float) -> int:
+        return max(1, math.ceil(days * DAY / self.bin_seconds))
+
+    def window(self, bins: int, *, end: int | None = None) -> np.ndarray:
+        """Counts per cell in the `bins` bins before bin index `end` (default: the origin)."""
+        end = self.n_bins if end is None else end
+        start = max(0, end - bins)
+        return (self.cum[end] - self.cum[start]).astype(float)
+
+    def category_window(self, bins: int, *, end: int | None = None) -> np.ndarray:
+        end = self.n_bins if end is None else end
+        start = max(0, end - bins)
+        return (self.cat_cum[:, end] - self.cat_cum[:, start]).astype(float)
+
+    def bin_counts(self, index: int) -> np.ndarray:
+        return (self.cum[index + 1] - self.cum[index]).astype(float)
+
+    def truncated(self, end: int) -> PastView:
+        """The view an earlier origin (bin index `end` < n_bins) would have had, minus study."""
+        return PastView(
+            grid=self.grid,
+            origin=self.origin - (self.n_bins - end) * self.bin_seconds,
+            bin_seconds=self.bin_seconds,
+            cum=self.cum[: end + 1],
+            cat_cum=self.cat_cum[:, : end + 1],
+            categories=self.categories,
+            study=self.study,
+        )
+
+
+def build_history(
+    points: PointSet,
+    *,
+    grid: Grid,
+    first_origin: int,
+    bin_seconds: int,
+    bins_before: int,
+    bins_after: int = 0,
+    categories: list[str] | None = None,
+) -> History:
+    """Bin points into (time, cell) counts; bin edges at first_origin + k*bin_seconds."""
+    edges = first_origin + np.arange(-bins_before, bins_after + 1, dtype=np.int64) * bin_seconds
+    cats = categories if categories is not None else sorted({str(c) for c in points.category})
+    cells = grid.cell_index(points.x, points.y)
+    b = np.floor_divide(points.t - edges[0], bin_seconds)
+    keep = (cells >= 0) & (b >= 0) & (b < len(edges) - 1)
+    n_bins = len(edges) - 1
+    counts = np.zeros((n_bins, grid.n_cells), np.int32)
+    np.add.at(counts, (b[keep], cells[keep]), 1)
+    category_counts = np.zeros((len(cats), n_bins, grid.n_cells), np.int32)
+    cat_index = {c: i for i, c in enumerate(cats)}
+    ci = np.array([cat_index.get(str(c), -1) for c in points.category], dtype=np.int64)
+    keep_c = keep & (ci >= 0)
+    np.add.at(category_counts, (ci[keep_c], b[keep_c], cells[keep_c]), 1)
+    first_seen = np.full(grid.n_cells, np.iinfo(np.int64).max, dtype=np.int64)
+    inside = cells >= 0
+    np.minimum.at(first_seen, cells[inside], points.t[inside])
+    return History(grid, edges, counts, category_counts, cats, first_seen)
+
+
+# --- methods ---------------------------------------------------------------------------------
+
+
+def naive_scores(view: PastView) -> np.ndarray:
+    """The baseline: count of the last 365 days per cell."""
+    return view.window(view.bins_for_days(365))
+
+
+def _distance_kernel(radius_cells: int, decay_per_cell: float) -> np.ndarray:
+    offsets = np.arange(-radius_cells, radius_cells + 1)
+    dx, dy = np.meshgrid(offsets, offsets)
+    distance = np.hypot(dx, dy)
+    kernel = np.where(distance <= radius_cells + 1e-9, 1.0 / (1.0 + distance * decay_per_cell), 0.0)
+    return kernel
+
+
+def prospective_scores(
+    view: PastView,
+    *,
+    space_bandwidth_m: float = 250.0,
+    space_decay_m: float = 100.0,
+    time_bandwidth_days: float = 730.0,
+    time_decay_days: float = 120.0,
+) -> np.ndarray:
+    """Prospective hotspotting (Bowers, Johnson & Pease 2004): near-repeat risk.
+
+    Each past incident within the bandwidths adds 1/(1 + d/space_decay) * 1/(1 + age/time_decay),
+    d the distance between cell centres and age the time since the incident.
+    """
+    from scipy import ndimage
+
+    radius = max(0, int(space_bandwidth_m // view.grid.cell_size))
+    kernel = _distance_kernel(radius, view.grid.cell_size / space_decay_m)
+    bins = view.bins_for_days(time_bandwidth_days)
+    start = max(0, view.n_bins - bins)
+    weighted = np.zeros(view.grid.n_cells)
+    decay_bins = time_decay_days * DAY / view.bin_seconds
+    for b in range(start, view.n_bins):
+        age = view.n_bins - b - 0.5
+        counts = view.bin_counts(b)
+        if counts.any():
+            weighted += counts / (1.0 + age / decay_bins)
+    grid2d = weighted.reshape(view.grid.ny, view.grid.nx)
+    smoothed = ndimage.convolve(grid2d, kernel, mode="constant", cval=0.0)
+    return smoothed.ravel()
+
+
+FEATURE_WINDOWS_DAYS = (7, 28, 91, 365)
+
+
+def _features(view: PastView, target_start: int) -> np.ndarray:
+    """Feature matrix (cells, f) for a forecast of bin `target_start` from bins before it."""
+    grid = view.grid
+    windows = sorted({view.bins_for_days(d) for d in FEATURE_WINDOWS_DAYS})
+    columns = []
+    for bins in windows:
+        own = view.window(bins, end=target_start)
+        ring1 = window_sum(own.reshape(grid.ny, grid.nx), 1).ravel() - own
+        ring2 = window_sum(own.reshape(grid.ny, grid.nx), 2).ravel() - own - ring1
+        columns += [own, ring1, ring2]
+    year = view.bins_for_days(365)
+    cat_year = view.category_window(year, end=target_start)
+    cat_quarter = view.category_window(view.bins_for_days(91), end=target_start)
+    columns += list(cat_year) + list(cat_quarter)
+    # same season last year: the bins one year before the target
+    last_year_end = max(0, target_start - year + 1)
+    columns.append(view.window(max(1, view.bins_for_days(28)), end=last_year_end))
+    # the target's season
+    target_time = view.origin - (view.n_bins - target_start) * view.bin_seconds
+    day_of_year = (target_time / DAY) % 365.25
+    angle = 2 * np.pi * day_of_year / 365.25
+    n = grid.n_cells
+    columns += [np.full(n, np.sin(angle)), np.full(n, np.cos(angle))]
+    return np.column_stack(columns)
+
+
+@dataclass
+class BoostedModel:
+    """Gradient boosting (Poisson loss) on multi-window counts of the cell and its rings."""
+
+    model: HistGradientBoostingRegressor
+    trained_until: int  # the model saw nothing at or after this time (epoch seconds)
+    training_rows: int
+
+    def scores(self, view: PastView) -> np.ndarray:
+        if view.origin < self.trained_until:
+            raise ValueError("the model was trained on data after this origin")
+        return self.model.predict(_features(view, view.n_bins))
+
+
+def fit_boosted(
+    view: PastView, *, training_origins: int = 26, seed: int = 0, max_iter: int = 150
+) -> BoostedModel:
+    """Fit on the `training_origins` bins before the view's origin (targets all in the past)."""
+    study = np.flatnonzero(view.study)
+    xs, ys = [], []
+    first = max(view.bins_for_days(365) // 2, view.n_bins - training_origins)
+    for target in range(first, view.n_bins):
+        feats = _features(view, target)[study]
+        xs.append(feats)
+        ys.append(view.bin_counts(target)[study])
+    if not xs:
+        raise ValueError("not enough history before the origin to train the model")
+    x_train = np.vstack(xs)
+    y_train = np.concatenate(ys)
+    model = HistGradientBoostingRegressor(
+        loss="poisson",
+        learning_rate=0.06,
+        max_iter=max_iter,
+        max_leaf_nodes=31,
+        min_samples_leaf=100,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=seed,
+    )
+    model.fit(x_train, y_train)
+    return BoostedModel(model, trained_until=view.origin, training_rows=len(y_train))
+
+
+def rank_cells(scores: np.ndarray, study: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Study cells ordered by descending score; ties broken by a seeded random order."""
+    cells = np.flatnonzero(study)
+    rng = np.random.default_rng(seed)
+    jitter = rng.random(cells.size)
+    order = np.lexsort((jitter, -scores[cells]))
+    return cells[order]
+
+
+def flagged_count(share: float, study_cells: int) -> int:
+    return max(1, round(share * study_cells))
