@@ -278,7 +278,8 @@ def clean(
     status_text = text_or_none(raw.status)
     status = InvestigationStatus.REPORTED.value
     if status_text is not None:
-        status = statuses.get(status_text.lower(), status)
+        lowered = status_text.lower()
+        status = lowered if lowered in VALID_STATUSES else statuses.get(lowered, status)
         if status not in VALID_STATUSES:
             status = InvestigationStatus.REPORTED.value
 

@@ -139,9 +139,13 @@ def toronto_mci_sample() -> ImportProfile:
     when = _LocalDayHour(TORONTO)
 
     def extract(row: Row) -> RawIncident:
+        try:
+            occurred = when(_get(row, "occurrencedate"), row.get("occurrencehour"))
+        except ValueError as exc:
+            raise FieldParseError("occurred_from", f"occurred_from: {exc}") from None
         return RawIncident(
             source_id=None,
-            occurred_from=when(_get(row, "occurrencedate"), row.get("occurrencehour")),
+            occurred_from=occurred,
             occurred_to=None,
             reported_at=None,
             category=row.get("MCI"),
@@ -335,7 +339,7 @@ def chicago() -> ImportProfile:
     def extract(row: Row) -> RawIncident:
         district = _get(row, "District")
         community = _get(row, "Community Area")
-        occurred = parse(_get(row, "Date"))
+        occurred = _parse_field(parse, _get(row, "Date"), "occurred_from")
         return RawIncident(
             source_id=_get(row, "ID"),
             occurred_from=occurred,
