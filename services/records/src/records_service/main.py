@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from records_service.admin.router import router as admin_router
 from records_service.audit import install_denial_audit
 from records_service.cases.router import router as cases_router
+from records_service.complaints.router import router as complaints_router
 from records_service.config import Settings
 from records_service.db import MIGRATIONS_PATH
 from records_service.documents.router import router as documents_router
@@ -46,6 +47,7 @@ def create_app(
             export_router,
             statistics_router,
             imports_router,
+            complaints_router,
         ],
         migrations_path=MIGRATIONS_PATH,
         verifier=verifier,
