@@ -77,6 +77,20 @@ def main() -> None:
             admin = session.query(User).one()
             admin.roles = ["citizen"]
             admin.station_id = None
+            # Targets for wrong-password timing: 4 failures each, below the lockout threshold.
+            for i in range(5):
+                session.add(
+                    User(
+                        username=f"victim{i}",
+                        display_name="",
+                        password_hash=hasher.hash(PASSWORD),
+                        roles=["citizen"],
+                        created_at=SystemClock().now(),
+                        updated_at=SystemClock().now(),
+                        version=1,
+                        totp_last_step=0,
+                    )
+                )
         database.dispose()
 
         port = free_port()
@@ -150,6 +164,29 @@ def main() -> None:
                     f"concurrency {concurrency}: {rate:.1f} logins/s, p50 {p50:.0f} ms, "
                     f"p95 {p95:.0f} ms ({len(done)} logins, {failures[0]} failed)"
                 )
+            timing: dict[str, list[float]] = {"wrong password": [], "unknown user": []}
+            with httpx.Client(base_url=base, timeout=30) as client:
+                for i in range(20):
+                    for label, username in (
+                        ("wrong password", f"victim{i % 5}"),
+                        ("unknown user", f"ghost{i}"),
+                    ):
+                        start = time.perf_counter()
+                        response = client.post(
+                            "/api/v1/auth/token",
+                            data={
+                                "grant_type": "password",
+                                "username": username,
+                                "password": "not the password at all",
+                            },
+                        )
+                        assert response.status_code == 401, response.text
+                        timing[label].append((time.perf_counter() - start) * 1000)
+            same_time = {k: statistics.median(v) for k, v in timing.items()}
+            print(
+                "failed sign-in, median of 20: "
+                + ", ".join(f"{k} {v:.0f} ms" for k, v in same_time.items())
+            )
         finally:
             proc.terminate()
             proc.wait(timeout=20)
@@ -168,6 +205,10 @@ session + refresh token, EdDSA access token).
 - argon2 parameters: **{params}** (the production defaults: RFC 9106 low-memory profile)
 - one argon2id verification in-process: **{verify_ms:.1f} ms** (median of 20)
 - machine: {machine()}; {args.seconds:.0f} s per row
+
+Failed sign-ins answer the same 401 in about the same time (median of 20 each, sequential):
+{", ".join(f"{k} **{v:.0f} ms**" for k, v in same_time.items())} (an unknown user is checked
+against a dummy argon2id hash with the same parameters).
 
 | concurrent clients | logins | logins/s | p50 ms | p95 ms | failed |
 | --- | --- | --- | --- | --- | --- |

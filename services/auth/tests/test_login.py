@@ -116,3 +116,29 @@ def test_service_account_gets_a_service_token(client, service_secret) -> None:
     )
     assert bad.status_code == 401
     assert bad.json()["error"] == "invalid_client"
+
+
+def test_five_concurrent_failures_lock_the_account(auth) -> None:
+    """Simultaneous attempts (as from several replicas) are counted exactly."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from auth_service.context import RequestMeta
+    from auth_service.service import password_login
+    from servicekit.errors import ProblemError
+
+    auth.make_user("gus", roles=("citizen",), station_id=None, enrol_totp=False)
+    meta = RequestMeta(source_ip="203.0.113.9", request_id=None)
+
+    def attempt(_: int) -> int:
+        try:
+            password_login(
+                auth.context, username="gus", password="wrong passphrase", totp_code=None, meta=meta
+            )
+        except ProblemError as exc:
+            return exc.status
+        return 200
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        statuses = list(pool.map(attempt, range(5)))
+    assert statuses == [401] * 5
+    assert auth.user_row("gus").locked_at is not None
