@@ -65,14 +65,19 @@ class NameMatch:
 
 def score(query: str, search_text: str) -> float:
     """0..100: the best match of the query against the name or any alias."""
+    query_tokens = query.split()
     best = 0.0
     for name in search_text.split(" | "):
-        best = max(
-            best,
-            fuzz.token_sort_ratio(query, name),
-            # Partial names ("smith") score against the tokens they cover.
-            fuzz.token_set_ratio(query, name) if len(query.split()) < len(name.split()) else 0.0,
-        )
+        best = max(best, fuzz.token_sort_ratio(query, name))
+        name_tokens = name.split()
+        if name_tokens and len(query_tokens) < len(name_tokens):
+            # A partial name ("okonkow"): each query token against its closest name token,
+            # a little below a full-name match of the same quality.
+            partial = sum(
+                max(fuzz.ratio(token, candidate) for candidate in name_tokens)
+                for token in query_tokens
+            ) / len(query_tokens)
+            best = max(best, partial * 0.95)
     return best
 
 
