@@ -573,3 +573,48 @@ def bulk_insert(
 
 def file_size(path: Path) -> int:
     return os.stat(path).st_size
+
+
+def import_generated(
+    database: Database,
+    *,
+    incidents: Sequence[CleanIncident],
+    profile_name: str,
+    source_system: str,
+    created_by: str,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> ImportJob:
+    """Store incidents made by code (the demo generator) as an import job with the same rules."""
+    with database.session() as session:
+        job = ImportJob(
+            id=new_id(),
+            profile=profile_name,
+            source_system=source_system,
+            filename=f"{profile_name} ({len(incidents)} incidents)",
+            status=ImportStatus.RUNNING.value,
+            created_by=created_by,
+            created_at=utcnow(),
+            started_at=utcnow(),
+        )
+        session.add(job)
+        job_id = job.id
+    for start in range(0, len(incidents), batch_size):
+        chunk = incidents[start : start + batch_size]
+        batch = [
+            PendingRow(row_number=start + index + 1, raw=[], incident=incident)
+            for index, incident in enumerate(chunk)
+        ]
+        _commit_batch(
+            database,
+            job_id=job_id,
+            batch=batch,
+            bytes_done=0,
+            final=start + batch_size >= len(incidents),
+        )
+    if not incidents:
+        _commit_batch(database, job_id=job_id, batch=[], bytes_done=0, final=True)
+    with database.session(write=False) as session:
+        finished = session.get(ImportJob, job_id)
+        assert finished is not None
+        session.expunge(finished)
+    return finished
