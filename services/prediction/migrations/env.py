@@ -1,6 +1,6 @@
 """Alembic environment of the prediction service."""
 
-from servicekit.migrations import run_env
 from prediction_service.models import Base
+from servicekit.migrations import run_env
 
 run_env(Base.metadata)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from servicekit.migrations import upgrade_to_head
-from servicekit.testing import DatabaseFactory, TokenFactory, clear_tables
 from prediction_service.config import Settings
 from prediction_service.db import MIGRATIONS_PATH
 from prediction_service.main import create_app
 from prediction_service.models import Base
+from servicekit.migrations import upgrade_to_head
+from servicekit.testing import DatabaseFactory, TokenFactory, clear_tables
+
+# The helpers module beside this file (tests import it as a plain module).
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +29,13 @@ def database_url(database_factory: DatabaseFactory) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, log_json=True)
+    return Settings(
+        database_url=database_url,
+        log_json=True,
+        sync_interval_seconds=0,
+        job_poll_seconds=0,
+        artifact_key="test-artifact-signing-key",
+    )
 
 
 @pytest.fixture
@@ -32,4 +43,20 @@ def client(settings: Settings, token_factory: TokenFactory) -> Iterator[TestClie
     app = create_app(settings, verifier=token_factory.verifier())
     with TestClient(app) as test_client:
         yield test_client
+        app.state.job_runner.wait(timeout=60)
     clear_tables(settings.database_url, Base.metadata)
+
+
+@pytest.fixture
+def analyst(token_factory: TokenFactory) -> dict[str, str]:
+    return token_factory.headers(roles=["analyst"], subject="analyst-1")
+
+
+@pytest.fixture
+def officer(token_factory: TokenFactory) -> dict[str, str]:
+    return token_factory.headers(roles=["officer"], subject="officer-1")
+
+
+@pytest.fixture
+def admin(token_factory: TokenFactory) -> dict[str, str]:
+    return token_factory.headers(roles=["admin"], subject="admin-1")

@@ -1,1 +1,1 @@
-"""Stationhouse prediction service: Crime-type classifiers, crime-count forecasts and the model registry."""
+"""Stationhouse prediction service: crime-type classifiers, count forecasts, model registry."""

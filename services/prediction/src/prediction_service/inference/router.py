@@ -1,0 +1,228 @@
+"""Serving: classify one incident or a batch, forecast counts; every answer is logged."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from prediction_service.audit import AuditEntry
+from prediction_service.dependencies import Admin, Staff, request_id
+from prediction_service.inference.models import PredictionLog
+from prediction_service.inference.schemas import (
+    ClassifyBatchRequest,
+    ClassifyBatchResponse,
+    ClassifyRequest,
+    ClassifyResponse,
+    ForecastResponse,
+    IncidentInput,
+)
+from prediction_service.ml.classification import explain
+from prediction_service.ml.forecasting import INTERVAL_LEVEL
+from prediction_service.registry.service import LoadedModel, ModelCache
+from prediction_service.timeutil import as_utc, utcnow
+from servicekit.audit import verify_audit_chain
+from servicekit.db import SessionDep
+from servicekit.errors import NotFound
+from servicekit.pagination import Page, PageDep, make_page
+from servicekit.security import Principal
+
+router = APIRouter(prefix="/api/v1/prediction", tags=["predictions"])
+
+
+def incidents_frame(incidents: list[IncidentInput]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "occurred_at": pd.to_datetime([as_utc(i.occurred_at) for i in incidents], utc=True),
+            "premises_type": [i.premises_type for i in incidents],
+            "area": [i.area for i in incidents],
+            "lat": np.array(
+                [np.nan if i.lat is None else i.lat for i in incidents], dtype=np.float64
+            ),
+            "lon": np.array(
+                [np.nan if i.lon is None else i.lon for i in incidents], dtype=np.float64
+            ),
+        }
+    )
+
+
+def model_ref(loaded: LoadedModel) -> dict[str, object]:
+    return {
+        "id": loaded.id,
+        "kind": loaded.kind,
+        "version": loaded.version,
+        "algorithm": loaded.algorithm,
+        "class_balanced": loaded.class_balanced,
+    }
+
+
+def log_prediction(
+    session: SessionDep, *, principal: Principal, loaded: LoadedModel, endpoint: str, n_rows: int
+) -> None:
+    session.add(
+        PredictionLog(
+            occurred_at=utcnow(),
+            actor=principal.subject,
+            actor_roles=",".join(sorted(principal.roles)),
+            endpoint=endpoint,
+            model_kind=loaded.kind,
+            model_version_id=loaded.id,
+            model_version=loaded.version,
+            n_rows=n_rows,
+            request_id=request_id(),
+        )
+    )
+
+
+def _cache(request: Request) -> ModelCache:
+    cache: ModelCache = request.app.state.model_cache
+    return cache
+
+
+def _json(body: object) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+
+
+@router.post("/classify", response_model=ClassifyResponse)
+def classify(
+    body: ClassifyRequest, request: Request, principal: Staff, session: SessionDep
+) -> Response:
+    """Category probabilities of one incident from the served classifier, with the reasons."""
+    loaded = _cache(request).served(session, "classifier")
+    proba, reasons = explain(
+        loaded.model, incidents_frame([body.incident]), top=max(body.top_features, 1)
+    )
+    classes = [str(c) for c in loaded.model.classes_]
+    log_prediction(session, principal=principal, loaded=loaded, endpoint="classify", n_rows=1)
+    return _json(
+        {
+            "model": model_ref(loaded),
+            "predicted_category": classes[int(proba[0].argmax())],
+            "probabilities": {
+                c: round(float(p), 6) for c, p in zip(classes, proba[0], strict=True)
+            },
+            "top_features": reasons[0][: body.top_features],
+        }
+    )
+
+
+@router.post("/classify/batch", response_model=ClassifyBatchResponse)
+def classify_batch(
+    body: ClassifyBatchRequest, request: Request, principal: Staff, session: SessionDep
+) -> Response:
+    """Up to 10,000 incidents in one call (one log entry for the batch)."""
+    loaded = _cache(request).served(session, "classifier")
+    frame = incidents_frame(body.incidents)
+    classes = np.asarray([str(c) for c in loaded.model.classes_], dtype=object)
+    if body.explain:
+        proba, reasons = explain(loaded.model, frame, top=body.top_features)
+    else:
+        proba, reasons = loaded.model.predict_proba(frame), None
+    predicted = classes[proba.argmax(axis=1)]
+    rounded = np.round(proba, 6).tolist()
+    names = classes.tolist()
+    predictions = []
+    for i, row in enumerate(rounded):
+        item: dict[str, object] = {
+            "predicted_category": predicted[i],
+            "probabilities": dict(zip(names, row, strict=True)),
+        }
+        if reasons is not None:
+            item["top_features"] = reasons[i]
+        predictions.append(item)
+    log_prediction(
+        session, principal=principal, loaded=loaded, endpoint="classify_batch", n_rows=len(frame)
+    )
+    return _json({"model": model_ref(loaded), "predictions": predictions})
+
+
+@router.get("/forecasts", response_model=ForecastResponse)
+def forecasts(
+    request: Request,
+    principal: Staff,
+    session: SessionDep,
+    freq: Literal["week", "month"] = "week",
+    dimension: Literal["area", "category"] = "area",
+    horizon: Annotated[int | None, Query(ge=1, le=52)] = None,
+    series: Annotated[list[str] | None, Query(max_length=500)] = None,
+) -> ForecastResponse:
+    """Counts for the next periods after the model's data window, with 80% intervals."""
+    kind = "forecast_week" if freq == "week" else "forecast_month"
+    loaded = _cache(request).served(session, kind)
+    bundle = loaded.model
+    forecaster = bundle.dimensions[dimension]
+    steps = horizon or bundle.horizon
+    if series:
+        missing = sorted(set(series) - set(forecaster.series_))
+        if missing:
+            raise NotFound(f"No {dimension} series named {', '.join(missing[:5])} in the model.")
+    result = forecaster.forecast(horizon=steps, series=series)
+    log_prediction(
+        session, principal=principal, loaded=loaded, endpoint="forecast", n_rows=len(result) * steps
+    )
+    return ForecastResponse.model_validate(
+        {
+            "model": model_ref(loaded),
+            "freq": freq,
+            "dimension": dimension,
+            "interval_level": INTERVAL_LEVEL,
+            "series": result,
+        }
+    )
+
+
+class PredictionLogPublic(BaseModel):
+    id: int
+    occurred_at: str
+    actor: str
+    actor_roles: str
+    endpoint: str
+    model_kind: str
+    model_version_id: str
+    model_version: int
+    n_rows: int
+    request_id: str | None
+
+
+@router.get("/prediction-log", response_model=Page[PredictionLogPublic])
+def prediction_log(
+    principal: Admin, session: SessionDep, page: PageDep
+) -> Page[PredictionLogPublic]:
+    """Who was served which model's predictions, and when (newest first)."""
+    query = select(PredictionLog).order_by(PredictionLog.id.desc()).limit(page.limit + 1)
+    if page.cursor:
+        query = query.where(PredictionLog.id < int(page.cursor[0]))
+    items = [
+        PredictionLogPublic(
+            id=r.id,
+            occurred_at=as_utc(r.occurred_at).isoformat(),
+            actor=r.actor,
+            actor_roles=r.actor_roles,  # type: ignore[union-attr]
+            endpoint=r.endpoint,
+            model_kind=r.model_kind,
+            model_version_id=r.model_version_id,
+            model_version=r.model_version,
+            n_rows=r.n_rows,
+            request_id=r.request_id,
+        )
+        for r in session.scalars(query)
+    ]
+    return make_page(items, limit=page.limit, key=lambda r: [r.id])
+
+
+@router.get("/audit/verify")
+def verify_audit(principal: Admin, session: SessionDep) -> dict[str, object]:
+    """Check the audit chain is unbroken."""
+    result = verify_audit_chain(session, AuditEntry)
+    return {
+        "ok": result.ok,
+        "checked": result.checked,
+        "first_broken_id": result.first_broken_id,
+        "reason": result.reason,
+    }

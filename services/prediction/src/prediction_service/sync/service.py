@@ -1,0 +1,292 @@
+"""Incremental copy of incidents from the records export feed (NDJSON, resumable by cursor).
+
+The client gets a client-credentials token from auth, asks the feed for what follows the stored
+cursor, and applies each page in one transaction together with the new cursor. The cursor is
+advanced with a compare-and-set, so two replicas syncing at once cannot move it backwards;
+applying a line is an idempotent upsert or delete, so a page applied twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from prediction_service.config import Settings
+from prediction_service.sync.models import Incident, SyncState
+from prediction_service.timeutil import parse_instant, utcnow
+from servicekit.db import Database
+from servicekit.errors import Conflict, ServiceUnavailable
+from servicekit.http import make_http_client
+from servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+FEED_NAME = "incidents"
+TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105 - a URL path, not a secret
+FEED_PATH = "/api/v1/records/export/incidents"
+
+
+class SyncNotConfigured(ServiceUnavailable):
+    type_slug, title = "sync-not-configured", "Incident sync is not configured"
+
+
+class FeedUnavailable(ServiceUnavailable):
+    type_slug, title = "records-feed-unavailable", "The records export feed could not be read"
+
+
+@dataclass
+class SyncResult:
+    upserted: int = 0
+    deleted: int = 0
+    pages: int = 0
+    cursor: str | None = None
+
+
+class ServiceTokenSource:
+    """Client-credentials access tokens from auth, reused until shortly before they expire."""
+
+    def __init__(
+        self, *, client: httpx.AsyncClient, auth_url: str, client_id: str, client_secret: str
+    ) -> None:
+        self._client = client
+        self._url = auth_url.rstrip("/") + TOKEN_PATH
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    async def token(self, *, fresh: bool = False) -> str:
+        if not fresh and self._token and time.monotonic() < self._expires_at - 30:
+            return self._token
+        try:
+            response = await self._client.post(
+                self._url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self._client_id,
+                    "client_secret": self._client_secret,
+                },
+            )
+        except httpx.HTTPError as exc:
+            raise FeedUnavailable(f"auth could not be reached ({type(exc).__name__}).") from exc
+        if response.status_code != 200:
+            raise FeedUnavailable(
+                f"auth refused the service account (HTTP {response.status_code})."
+            )
+        body = response.json()
+        self._token = str(body["access_token"])
+        self._expires_at = time.monotonic() + float(body.get("expires_in", 300))
+        return self._token
+
+
+def _record_of(line: dict[str, Any]) -> dict[str, Any]:
+    lat, lon = line.get("lat"), line.get("lon")
+    return {
+        "id": str(line["id"]),
+        "crime_id": line.get("crime_id"),
+        "category": str(line["category"]),
+        "source_code": line.get("source_code"),
+        "occurred_from": parse_instant(line["occurred_from"]),
+        "occurred_to": parse_instant(line.get("occurred_to")),
+        "reported_at": parse_instant(line.get("reported_at")),
+        "lat": float(lat) if lat is not None else None,
+        "lon": float(lon) if lon is not None else None,
+        "area": line.get("area"),
+        "premises_type": line.get("premises_type"),
+        "station_id": None if line.get("station_id") is None else str(line["station_id"]),
+        "status": line.get("status"),
+        "updated_at": parse_instant(line.get("updated_at")),
+    }
+
+
+def parse_feed(body: str) -> list[dict[str, Any]]:
+    """NDJSON lines of the feed; a line that is not a valid feed object fails the page."""
+    lines = []
+    for number, raw in enumerate(body.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+            if not isinstance(line, dict) or "cursor" not in line or "id" not in line:
+                raise ValueError("not a feed object")
+            if not line.get("deleted"):
+                _record_of(line)  # validate now, before anything is written
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FeedUnavailable(f"line {number} of the feed is not valid: {exc}") from exc
+        lines.append(line)
+    return lines
+
+
+def load_state(session: Session) -> SyncState:
+    state = session.get(SyncState, FEED_NAME)
+    if state is None:
+        state = SyncState(name=FEED_NAME, cursor=None, upserted_total=0, deleted_total=0, version=1)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def apply_page(
+    session: Session, *, lines: list[dict[str, Any]], expected_cursor: str | None
+) -> tuple[int, int]:
+    """Apply one page and move the cursor, or apply nothing if another replica moved it first."""
+    state = load_state(session)
+    moved = session.execute(
+        update(SyncState)
+        .where(SyncState.name == FEED_NAME, SyncState.version == state.version)
+        .where(
+            SyncState.cursor.is_(None)
+            if expected_cursor is None
+            else SyncState.cursor == expected_cursor
+        )
+        .values(
+            cursor=lines[-1]["cursor"],
+            version=SyncState.version + 1,
+            last_success_at=utcnow(),
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise Conflict("another replica advanced the sync cursor first")
+    now = utcnow()
+    upserted = deleted = 0
+    for line in lines:
+        incident_id = str(line["id"])
+        if line.get("deleted"):
+            deleted += (
+                session.execute(delete(Incident).where(Incident.id == incident_id)).rowcount or 0
+            )
+            continue
+        values = _record_of(line)
+        existing = session.get(Incident, incident_id)
+        if existing is None:
+            session.add(Incident(**values, synced_at=now))
+        else:
+            for key, value in values.items():
+                setattr(existing, key, value)
+            existing.synced_at = now
+        upserted += 1
+        session.flush()
+    session.execute(
+        update(SyncState)
+        .where(SyncState.name == FEED_NAME)
+        .values(
+            upserted_total=SyncState.upserted_total + upserted,
+            deleted_total=SyncState.deleted_total + deleted,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return upserted, deleted
+
+
+class IncidentSync:
+    """Pulls the records export feed into the local incident copy."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        database: Database,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self._transport = transport
+
+    @property
+    def configured(self) -> bool:
+        s = self.settings
+        return bool(s.records_url and s.auth_url and s.client_secret)
+
+    async def run(self, *, max_pages: int | None = None) -> SyncResult:
+        """Fetch and apply pages until the feed is caught up (an empty body)."""
+        from starlette.concurrency import run_in_threadpool
+
+        if not self.configured:
+            raise SyncNotConfigured(
+                "Set PREDICTION_RECORDS_URL, PREDICTION_AUTH_URL and PREDICTION_CLIENT_SECRET."
+            )
+        s = self.settings
+        assert s.records_url
+        assert s.auth_url
+        assert s.client_secret
+        result = SyncResult()
+        kwargs: dict[str, Any] = {"read_timeout": 60.0}
+        if self._transport is not None:
+            kwargs["transport"] = self._transport
+        async with make_http_client(**kwargs) as client:
+            tokens = ServiceTokenSource(
+                client=client,
+                auth_url=s.auth_url,
+                client_id=s.client_id,
+                client_secret=s.client_secret,
+            )
+            cursor = await run_in_threadpool(self._cursor)
+            while max_pages is None or result.pages < max_pages:
+                body = await self._fetch(client, tokens, cursor)
+                lines = parse_feed(body)
+                if not lines:
+                    break
+                upserted, deleted = await run_in_threadpool(self._apply, lines, cursor)
+                result.upserted += upserted
+                result.deleted += deleted
+                result.pages += 1
+                cursor = lines[-1]["cursor"]
+        result.cursor = cursor
+        log.info(
+            "sync.finished", upserted=result.upserted, deleted=result.deleted, pages=result.pages
+        )
+        return result
+
+    def _cursor(self) -> str | None:
+        with self.database.session() as session:
+            state = load_state(session)
+            state.last_run_at = utcnow()
+            return state.cursor
+
+    def _apply(self, lines: list[dict[str, Any]], cursor: str | None) -> tuple[int, int]:
+        with self.database.session() as session:
+            return apply_page(session, lines=lines, expected_cursor=cursor)
+
+    def record_error(self, error: str) -> None:
+        with self.database.session() as session:
+            state = load_state(session)
+            state.last_error = error[:2000]
+
+    async def _fetch(
+        self, client: httpx.AsyncClient, tokens: ServiceTokenSource, cursor: str | None
+    ) -> str:
+        assert self.settings.records_url
+        url = self.settings.records_url.rstrip("/") + FEED_PATH
+        params: dict[str, Any] = {"limit": self.settings.sync_page_size}
+        if cursor:
+            params["cursor"] = cursor
+        for attempt in range(2):
+            token = await tokens.token(fresh=attempt > 0)
+            try:
+                response = await client.get(
+                    url,
+                    params=params,
+                    headers={"Authorization": f"Bearer {token}", "Accept": "application/x-ndjson"},
+                )
+            except httpx.HTTPError as exc:
+                raise FeedUnavailable(
+                    f"records could not be reached ({type(exc).__name__})."
+                ) from exc
+            if response.status_code == 401 and attempt == 0:
+                continue  # token expired or keys rotated: one retry with a fresh token
+            if response.status_code != 200:
+                raise FeedUnavailable(f"the records feed answered HTTP {response.status_code}.")
+            return response.text
+        raise FeedUnavailable("the records feed refused the service token.")
+
+
+def incident_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Incident)) or 0)
