@@ -4,7 +4,7 @@ import { Spinner } from "./components/common";
 import { AuditVerify, Users } from "./pages/admin";
 import { ForecastsPage, HotspotsPage, ModelRegistry } from "./pages/analytics";
 import { CaseView } from "./pages/cases";
-import { ComplaintDetail, FileComplaint, MyComplaints } from "./pages/complaints";
+import { ComplaintDetail, ComplaintTriage, FileComplaint, MyComplaints } from "./pages/complaints";
 import { IncidentDetail, IncidentForm, IncidentList, ReviewQueue } from "./pages/incidents";
 import Login from "./pages/Login";
 import { PersonSearch } from "./pages/persons";
@@ -22,6 +22,7 @@ const NAV: NavItem[] = [
   { to: "/incidents", text: "Incidents", roles: [...STAFF] },
   { to: "/persons", text: "Persons", roles: WRITERS },
   { to: "/review", text: "Review queue", roles: PRIVILEGED },
+  { to: "/triage", text: "Complaints", roles: WRITERS },
   { to: "/statistics", text: "Statistics", roles: STAFF },
   { to: "/hotspots", text: "Hotspots", roles: STAFF },
   { to: "/forecasts", text: "Forecasts", roles: STAFF },
@@ -107,6 +108,7 @@ export default function App() {
         <Route path="/incidents/:id/edit" element={<Guard roles={WRITERS}><IncidentForm /></Guard>} />
         <Route path="/persons" element={<Guard roles={WRITERS}><PersonSearch /></Guard>} />
         <Route path="/cases/:id" element={<Guard roles={WRITERS}><CaseView /></Guard>} />
+        <Route path="/triage" element={<Guard roles={WRITERS}><ComplaintTriage /></Guard>} />
         <Route path="/review" element={<Guard roles={PRIVILEGED}><ReviewQueue /></Guard>} />
         <Route path="/statistics" element={<Guard roles={STAFF}><StatisticsDashboard /></Guard>} />
         <Route path="/hotspots" element={<Guard roles={STAFF}><HotspotsPage /></Guard>} />

@@ -44,6 +44,9 @@ class Settings(ServiceSettings):
     pool_timeout: float = Field(default=2.0, description="Seconds to wait for a pooled connection")
     max_connections: int = Field(default=200, description="Pooled connections to all upstreams")
     readiness_timeout: float = Field(default=2.0, description="Seconds per upstream /readyz check")
+    readiness_interval: float = Field(
+        default=2.0, description="Seconds between background checks of every upstream's /readyz"
+    )
 
     # Rate limits: requests per client per window, by route class.
     rate_limit_window_seconds: float = Field(default=60.0, description="Rate-limit window")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,18 +31,37 @@ from servicekit.security import JWKSVerifier, Principal
 log = get_logger(__name__)
 
 
+async def _probe(client: httpx.AsyncClient, base_url: str, seconds: float) -> tuple[bool, str]:
+    try:
+        response = await client.get(base_url + "/readyz", timeout=seconds)
+    except httpx.HTTPError as exc:
+        return False, f"unreachable ({type(exc).__name__})"
+    if response.status_code == 200:
+        return True, "ready"
+    return False, f"not ready ({response.status_code})"
+
+
 def _upstream_check(name: str, base_url: str, timeout: float) -> Any:
+    # Answers from the background poller's last result, so /readyz stays instant even when an
+    # upstream's own readiness check is slow; probes live only before the first poll.
     async def check(request: Request) -> tuple[bool, Any]:
-        client: httpx.AsyncClient = request.app.state.gateway.http
-        try:
-            response = await client.get(base_url + "/readyz", timeout=timeout)
-        except httpx.HTTPError as exc:
-            return False, f"unreachable ({type(exc).__name__})"
-        if response.status_code == 200:
-            return True, "ready"
-        return False, f"not ready ({response.status_code})"
+        state: GatewayState = request.app.state.gateway
+        known = state.upstream_health.get(name)
+        if known is None:
+            known = await _probe(state.http, base_url, timeout)
+        return known
 
     return check
+
+
+async def _poll_upstreams(state: GatewayState, interval: float, seconds: float) -> None:
+    while True:
+        names = list(state.upstreams)
+        results = await asyncio.gather(
+            *(_probe(state.http, state.upstreams[name], seconds) for name in names)
+        )
+        state.upstream_health.update(zip(names, results, strict=True))
+        await asyncio.sleep(interval)
 
 
 async def _redis_check(request: Request) -> tuple[bool, Any]:
@@ -58,6 +78,8 @@ def create_app(
     """Build the gateway (uvicorn factory: gateway.main:create_app)."""
     settings = settings or Settings()
     upstreams = settings.upstreams()
+    # httpx logs every forwarded request at INFO; the access log already has one line each.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     aggregator = OpenAPIAggregator(upstreams, cache_seconds=settings.openapi_cache_seconds)
 
     @asynccontextmanager
@@ -97,10 +119,14 @@ def create_app(
                 lambda b=breaker: 1.0 if b.state == OPEN else 0.0
             )
         app.state.gateway = state
+        poller = asyncio.create_task(
+            _poll_upstreams(state, settings.readiness_interval, settings.readiness_timeout)
+        )
         log.info("gateway.started", upstreams=upstreams, redis=bool(settings.redis_url))
         try:
             yield
         finally:
+            poller.cancel()
             # uvicorn has stopped accepting and waited for its connections; anything still
             # streaming gets the rest of the grace period before the pool closes under it.
             deadline = time.monotonic() + settings.shutdown_grace_seconds

@@ -71,3 +71,5 @@ class GatewayState:
     edge_auth: EdgeAuth
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
     in_flight: int = 0
+    # Last readiness of each upstream, from the background poller: name -> (ok, detail).
+    upstream_health: dict[str, tuple[bool, str]] = field(default_factory=dict)

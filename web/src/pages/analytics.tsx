@@ -1,42 +1,118 @@
 import { useEffect, useState } from "react";
-import { get, newKey, request } from "../api";
+import { get, newKey, query, request, type Page } from "../api";
 import { IntervalChart } from "../components/charts";
 import { CATEGORIES, ErrorBox, Notice, Progress, Spinner, formatDate, label, useLoad } from "../components/common";
 import { GeoJsonMap } from "../components/maps";
 import { useSession } from "../session";
 
-// The prediction and hotspots APIs this page uses, in one place.
-export const ANALYTICS_API = {
-  hotspotLayer: (layer: string, params: URLSearchParams) => `/api/v1/hotspots/maps/${layer}?${params}`,
-  hotspotForecastSummary: "/api/v1/hotspots/forecasts/latest",
-  forecasts: (params: URLSearchParams) => `/api/v1/prediction/forecasts?${params}`,
-  models: "/api/v1/prediction/models",
-  promote: (id: string) => `/api/v1/prediction/models/${id}/promote`,
-  train: "/api/v1/prediction/training-jobs",
-  job: (id: string) => `/api/v1/prediction/training-jobs/${id}`,
+// ---- long-running analysis jobs (hotspots and prediction share the shape) ---------------------
+
+interface Job {
+  id: string;
+  kind: string;
+  status: string; // queued | running | succeeded | failed | cancelled
+  progress: number;
+  message: string | null;
+  error?: string | null;
+  result: Record<string, unknown> | null;
+}
+
+const FINISHED = ["succeeded", "failed", "cancelled"];
+
+/** Follow a job until it finishes, polling its URL once a second. */
+function useJob(jobUrl: (id: string) => string, onDone?: (job: Job) => void) {
+  const [job, setJob] = useState<Job | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (!job || FINISHED.includes(job.status)) return;
+    const timer = setTimeout(async () => {
+      try {
+        const next = await get<Job>(jobUrl(job.id));
+        setJob(next);
+        if (FINISHED.includes(next.status) && onDone) onDone(next);
+      } catch (err) {
+        setError(err);
+        setJob(null);
+      }
+    }, 1000);
+    return () => clearTimeout(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [job]);
+  return { job, setJob, error, setError };
+}
+
+function JobStatus({ job, what }: { job: Job | null; what: string }) {
+  if (!job) return null;
+  if (job.status === "failed") {
+    return <div className="error" role="alert">{what} failed: {job.error || job.message || "see the server log"}.</div>;
+  }
+  if (job.status === "cancelled") return <Notice>{what} was cancelled.</Notice>;
+  if (job.status === "succeeded") return null;
+  return <Progress fraction={job.progress || null} label={job.message ? `${what}: ${job.message}` : `${what} (${job.status})`} />;
+}
+
+// ---- hotspots --------------------------------------------------------------------------------
+
+const LAYERS: Record<string, { title: string; path: string; valueKey: string; explain: string; body: Record<string, unknown> }> = {
+  grid: {
+    title: "Gi* hot cells",
+    path: "/api/v1/hotspots/maps/grid",
+    valueKey: "gi_z",
+    explain: "250 m grid cells whose counts are significantly higher than their neighbours' (Getis-Ord Gi*, FDR-corrected).",
+    body: { cell_size_m: 250 },
+  },
+  clusters: {
+    title: "Clusters",
+    path: "/api/v1/hotspots/clusters",
+    valueKey: "count",
+    explain: "Groups of incidents close together in space (DBSCAN, 150 m).",
+    body: { method: "dbscan" },
+  },
+  forecast: {
+    title: "Next week's forecast",
+    path: "/api/v1/hotspots/forecasts",
+    valueKey: "risk",
+    explain: "Cells expected to have most crime next week, ranked using only earlier data.",
+    body: { horizon: "week", area_share: 0.05 },
+  },
 };
 
-const LAYERS: Record<string, { title: string; valueKey: string; explain: string }> = {
-  clusters: { title: "Clusters", valueKey: "count", explain: "Groups of incidents close together in space (density clustering)." },
-  gi_star: { title: "Gi* hot cells", valueKey: "z_score", explain: "Grid cells whose counts are significantly higher than their neighbours' (Getis-Ord Gi*)." },
-  forecast: { title: "Forecast", valueKey: "score", explain: "Cells expected to have most crime next week, ranked using only earlier data." },
-};
+type Collection = GeoJSON.FeatureCollection & Record<string, unknown>;
 
 export function HotspotsPage() {
-  const [layer, setLayer] = useState("gi_star");
+  const [layer, setLayer] = useState("grid");
   const [category, setCategory] = useState("");
   const [days, setDays] = useState(365);
-  const params = new URLSearchParams();
-  if (category) params.set("category", category);
-  params.set("days", String(days));
-  const { data, error, loading } = useLoad(
-    () => get<GeoJSON.FeatureCollection & { flagged_area_share?: number; metadata?: Record<string, unknown> }>(
-      ANALYTICS_API.hotspotLayer(layer, params),
-    ),
-    [layer, category, days],
+  const [collection, setCollection] = useState<Collection | null>(null);
+  const { job, setJob, error, setError } = useJob(
+    (id) => `/api/v1/hotspots/jobs/${id}`,
+    (done) => done.status === "succeeded" && setCollection(done.result as unknown as Collection),
   );
-  const meta = (data?.metadata || {}) as Record<string, unknown>;
-  const flagged = (data?.flagged_area_share ?? meta.flagged_area_share) as number | undefined;
+
+  useEffect(() => {
+    let live = true;
+    const spec = LAYERS[layer];
+    const filter: Record<string, unknown> = {
+      occurred_from: new Date(Date.now() - days * 86400_000).toISOString(),
+    };
+    if (category) filter.categories = [category];
+    setCollection(null);
+    setError(null);
+    request<Job>(`${spec.path}?wait=5`, { json: { ...spec.body, filter } })
+      .then(({ data }) => {
+        if (!live) return;
+        setJob(data);
+        if (data.status === "succeeded") setCollection(data.result as unknown as Collection);
+      })
+      .catch((err) => live && setError(err));
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [layer, category, days]);
+
+  const spec = LAYERS[layer];
+  const share = collection?.area_share as number | undefined;
   return (
     <section>
       <h1>Hotspots</h1>
@@ -59,68 +135,83 @@ export function HotspotsPage() {
             <option value={90}>90 days</option>
             <option value={365}>year</option>
             <option value={1095}>3 years</option>
+            <option value={3650}>10 years</option>
           </select>
         </label>
       </div>
-      <p className="muted">{LAYERS[layer].explain}</p>
-      {flagged !== undefined && (
-        <Notice>Flagged cells cover {(flagged * 100).toFixed(1)}% of the study area.</Notice>
+      <p className="muted">{spec.explain}</p>
+      {share !== undefined && (
+        <Notice>
+          {String(collection?.flagged_cells ?? "")} flagged cells cover {(share * 100).toFixed(1)}% of the study area
+          {collection?.flagged_area_km2 !== undefined ? ` (${collection.flagged_area_km2} km²)` : ""}.
+        </Notice>
       )}
+      <JobStatus job={job} what="Computing the map" />
       <ErrorBox error={error} />
-      {loading && <Spinner label="Computing the map…" />}
+      {collection && collection.features.length === 0 && <Notice>No incidents with a location match these filters.</Notice>}
       <GeoJsonMap
-        data={data || null}
-        valueKey={LAYERS[layer].valueKey}
-        describe={(p) => Object.entries(p).slice(0, 6).map(([k, v]) => `${label(k)}: ${typeof v === "number" ? v.toFixed(2) : String(v)}`).join("<br>")}
+        data={collection}
+        valueKey={spec.valueKey}
+        describe={(p) =>
+          Object.entries(p)
+            .filter(([, v]) => typeof v !== "object")
+            .slice(0, 7)
+            .map(([k, v]) => `${label(k)}: ${typeof v === "number" ? Number(v.toFixed(3)) : String(v)}`)
+            .join("<br>")
+        }
       />
     </section>
   );
 }
 
-interface ForecastPoint {
-  period?: string;
-  date?: string;
-  start?: string;
-  count?: number;
-  value?: number;
-  mean?: number;
-  forecast?: number;
-  lower?: number;
-  upper?: number;
-}
+// ---- forecasts -------------------------------------------------------------------------------
 
 interface ForecastAnswer {
-  history?: ForecastPoint[];
-  forecast?: ForecastPoint[];
-  series?: ForecastPoint[];
-  interval?: number;
-  model?: Record<string, unknown>;
-  model_version?: string;
+  model: { id: string; kind: string; version: number; algorithm: string };
+  freq: string;
+  interval_level: number;
+  series: { series: string; points: { period_start: string; forecast: number; lower: number; upper: number }[] }[];
 }
 
-function when(p: ForecastPoint): string {
-  return String(p.period || p.date || p.start || "").slice(0, 10);
+interface Counts {
+  rows: { bucket?: string; count: number | null }[];
 }
 
 export function ForecastsPage() {
-  const [category, setCategory] = useState("");
-  const [horizon, setHorizon] = useState(12);
-  const params = new URLSearchParams({ horizon: String(horizon) });
-  if (category) params.set("category", category);
-  const { data, error, loading } = useLoad(() => get<ForecastAnswer>(ANALYTICS_API.forecasts(params)), [category, horizon]);
-  const history = data?.history || [];
-  const forecast = data?.forecast || data?.series || [];
-  const labels = [...history.map(when), ...forecast.map(when)];
+  const [freq, setFreq] = useState("week");
+  const [category, setCategory] = useState("theft");
+  const [horizon, setHorizon] = useState(8);
+  const { data, error, loading } = useLoad(async () => {
+    const forecast = await get<ForecastAnswer>(
+      `/api/v1/prediction/forecasts${query({ freq, dimension: "category", horizon, series: category })}`,
+    );
+    const first = forecast.series[0]?.points[0]?.period_start;
+    const end = first ? new Date(first) : new Date();
+    const start = new Date(end.getTime() - (freq === "week" ? 26 * 7 : 730) * 86400_000);
+    const history = await get<Counts>(
+      `/api/v1/records/statistics/counts${query({ from: start.toISOString(), to: end.toISOString(), bucket: freq, category, compare: false })}`,
+    ).catch(() => ({ rows: [] }) as Counts);
+    return { forecast, history };
+  }, [freq, category, horizon]);
+  const points = data?.forecast.series[0]?.points || [];
+  const history = data?.history.rows || [];
+  const labels = [...history.map((r) => String(r.bucket ?? "").slice(0, 10)), ...points.map((p) => p.period_start.slice(0, 10))];
   const pad = (n: number) => Array(n).fill(null);
   return (
     <section>
       <h1>Forecasts</h1>
       <div className="filters">
         <label>
-          Category
+          Offence
           <select value={category} onChange={(e) => setCategory(e.target.value)}>
-            <option value="">All</option>
             {CATEGORIES.map((c) => <option key={c} value={c}>{label(c)}</option>)}
+          </select>
+        </label>
+        <label>
+          Period
+          <select value={freq} onChange={(e) => setFreq(e.target.value)}>
+            <option value="week">Weeks</option>
+            <option value="month">Months</option>
           </select>
         </label>
         <label>
@@ -137,15 +228,15 @@ export function ForecastsPage() {
           <IntervalChart
             title="Recorded counts and forecast with its interval"
             labels={labels}
-            history={[...history.map((p) => p.count ?? p.value ?? null), ...pad(forecast.length)]}
-            forecast={[...pad(history.length), ...forecast.map((p) => p.mean ?? p.forecast ?? p.value ?? null)]}
-            lower={[...pad(history.length), ...forecast.map((p) => p.lower ?? null)]}
-            upper={[...pad(history.length), ...forecast.map((p) => p.upper ?? null)]}
+            history={[...history.map((r) => r.count), ...pad(points.length)]}
+            forecast={[...pad(history.length), ...points.map((p) => p.forecast)]}
+            lower={[...pad(history.length), ...points.map((p) => p.lower)]}
+            upper={[...pad(history.length), ...points.map((p) => p.upper)]}
           />
           <p className="muted small">
-            The shaded band is the {data.interval ? `${Math.round(data.interval * 100)}% ` : ""}prediction
-            interval: the count should fall inside it that share of the time.
-            {data.model_version ? ` Model ${data.model_version}.` : ""}
+            The shaded band is the {Math.round(data.forecast.interval_level * 100)}% prediction interval:
+            the count should fall inside it that share of the time. Model {data.forecast.model.algorithm} v
+            {data.forecast.model.version}.
           </p>
         </div>
       )}
@@ -153,38 +244,32 @@ export function ForecastsPage() {
   );
 }
 
+// ---- model registry --------------------------------------------------------------------------
+
 interface ModelVersion {
   id: string;
-  name?: string;
-  kind?: string;
-  task?: string;
-  version?: number | string;
-  status?: string;
-  promoted?: boolean;
-  created_at?: string;
-  metrics?: Record<string, unknown>;
-  model_card?: string | Record<string, unknown>;
-  card?: string | Record<string, unknown>;
-  data_window?: Record<string, unknown> | string;
-}
-
-interface Job {
-  id: string;
-  status: string;
-  progress?: number | null;
-  message?: string | null;
-  error?: string | null;
+  kind: string;
+  version: number;
+  algorithm: string;
+  class_balanced: boolean;
+  served: boolean;
+  metrics: Record<string, unknown>;
+  model_card: Record<string, unknown>;
+  data_window_start: string | null;
+  data_window_end: string | null;
+  n_rows: number;
+  created_at: string;
 }
 
 function MetricList({ metrics }: { metrics?: Record<string, unknown> }) {
   if (!metrics) return null;
-  const flat = Object.entries(metrics).filter(([, v]) => typeof v === "number" || typeof v === "string");
+  const flat = Object.entries(metrics).filter(([, v]) => typeof v === "number");
   return (
     <dl className="metrics">
-      {flat.slice(0, 10).map(([k, v]) => (
+      {flat.slice(0, 8).map(([k, v]) => (
         <div key={k}>
           <dt>{label(k)}</dt>
-          <dd>{typeof v === "number" ? v.toFixed(3) : String(v)}</dd>
+          <dd>{Number(v).toFixed(3)}</dd>
         </div>
       ))}
     </dl>
@@ -193,34 +278,21 @@ function MetricList({ metrics }: { metrics?: Record<string, unknown> }) {
 
 export function ModelRegistry() {
   const { has } = useSession();
+  const [kind, setKind] = useState("");
   const { data, error, loading, reload } = useLoad(
-    () => get<{ items: ModelVersion[] } | ModelVersion[]>(ANALYTICS_API.models),
-    [],
+    () => get<Page<ModelVersion>>(`/api/v1/prediction/models${query({ kind, limit: 100 })}`),
+    [kind],
   );
   const [actionError, setActionError] = useState<unknown>(null);
-  const [job, setJob] = useState<Job | null>(null);
   const [open, setOpen] = useState<string | null>(null);
-  const models = Array.isArray(data) ? data : data?.items || [];
-
-  useEffect(() => {
-    if (!job || ["succeeded", "failed", "done", "completed", "error"].includes(job.status)) return;
-    const timer = setTimeout(async () => {
-      try {
-        const next = await get<Job>(ANALYTICS_API.job(job.id));
-        setJob(next);
-        if (["succeeded", "done", "completed"].includes(next.status)) reload();
-      } catch (err) {
-        setActionError(err);
-        setJob(null);
-      }
-    }, 1000);
-    return () => clearTimeout(timer);
-  }, [job, reload]);
+  const [trainKind, setTrainKind] = useState("forecast_week");
+  const { job, setJob, error: jobError } = useJob((id) => `/api/v1/prediction/jobs/${id}`, () => reload());
+  const canTrain = has("admin", "analyst");
 
   const promote = async (model: ModelVersion) => {
     setActionError(null);
     try {
-      await request(ANALYTICS_API.promote(model.id), { method: "POST" });
+      await request(`/api/v1/prediction/models/${model.id}/promote`, { method: "POST", json: {} });
       reload();
     } catch (err) {
       setActionError(err);
@@ -229,53 +301,65 @@ export function ModelRegistry() {
   const train = async () => {
     setActionError(null);
     try {
-      const { data: started } = await request<Job>(ANALYTICS_API.train, { json: {}, idempotencyKey: newKey() });
+      const { data: started } = await request<Job>("/api/v1/prediction/jobs", {
+        json: { kind: trainKind },
+        idempotencyKey: newKey(),
+      });
       setJob(started);
     } catch (err) {
       setActionError(err);
     }
   };
-  const canTrain = has("admin", "analyst");
   return (
     <section>
       <div className="page-head">
         <h1>Models</h1>
-        {canTrain && <button className="primary" onClick={train} disabled={!!job && job.status !== "failed"}>Train new version</button>}
+        {canTrain && (
+          <div className="row">
+            <select value={trainKind} onChange={(e) => setTrainKind(e.target.value)} aria-label="Model kind to train">
+              <option value="classifier">Crime-type classifier</option>
+              <option value="forecast_week">Weekly count forecast</option>
+              <option value="forecast_month">Monthly count forecast</option>
+            </select>
+            <button className="primary" onClick={train} disabled={!!job && !FINISHED.includes(job.status)}>Train</button>
+          </div>
+        )}
       </div>
-      {job && (
-        job.status === "failed" || job.status === "error" ? (
-          <div className="error" role="alert">Training failed: {job.error || job.message || "see the server log"}.</div>
-        ) : ["succeeded", "done", "completed"].includes(job.status) ? (
-          <Notice>Training finished. The new version is listed below; promote it to serve it.</Notice>
-        ) : (
-          <Progress fraction={job.progress ?? null} label={job.message || `Training (${job.status})`} />
-        )
-      )}
-      <ErrorBox error={actionError || error} />
+      <JobStatus job={job} what="Training" />
+      {job?.status === "succeeded" && <Notice>Training finished. Compare the new version below, then promote it to serve it.</Notice>}
+      <div className="filters">
+        <label>
+          Kind
+          <select value={kind} onChange={(e) => setKind(e.target.value)}>
+            <option value="">All</option>
+            <option value="classifier">Classifier</option>
+            <option value="forecast_week">Weekly forecast</option>
+            <option value="forecast_month">Monthly forecast</option>
+          </select>
+        </label>
+      </div>
+      <ErrorBox error={actionError || error || jobError} />
       {loading && <Spinner />}
-      {!loading && models.length === 0 && <Notice>No model has been trained yet.</Notice>}
+      {data && data.items.length === 0 && <Notice>No model has been trained yet.</Notice>}
       <div className="cards">
-        {models.map((model) => {
-          const promoted = model.promoted || model.status === "promoted" || model.status === "serving";
-          const card = model.model_card || model.card;
-          return (
-            <div key={model.id} className="card">
-              <h3>
-                {model.name || model.kind || model.task || "Model"} {model.version !== undefined ? `v${model.version}` : ""}
-                {promoted && <span className="badge badge-approved">Serving</span>}
-              </h3>
-              <p className="muted small">Trained {formatDate(model.created_at)}</p>
-              <MetricList metrics={model.metrics} />
-              <div className="row">
-                {canTrain && !promoted && <button onClick={() => promote(model)}>Promote</button>}
-                {card && <button onClick={() => setOpen(open === model.id ? null : model.id)}>Model card</button>}
-              </div>
-              {open === model.id && card && (
-                <pre className="model-card">{typeof card === "string" ? card : JSON.stringify(card, null, 2)}</pre>
-              )}
+        {data?.items.map((model) => (
+          <div key={model.id} className="card">
+            <h3>
+              {label(model.kind)} · {model.algorithm}{model.class_balanced ? " (balanced)" : ""} v{model.version}{" "}
+              {model.served && <span className="badge badge-approved">Serving</span>}
+            </h3>
+            <p className="muted small">
+              Trained {formatDate(model.created_at)} on {model.n_rows.toLocaleString()} incidents
+              {model.data_window_start ? ` from ${model.data_window_start.slice(0, 10)} to ${String(model.data_window_end).slice(0, 10)}` : ""}
+            </p>
+            <MetricList metrics={model.metrics} />
+            <div className="row">
+              {canTrain && !model.served && <button onClick={() => promote(model)}>Promote</button>}
+              <button onClick={() => setOpen(open === model.id ? null : model.id)}>Model card</button>
             </div>
-          );
-        })}
+            {open === model.id && <pre className="model-card">{JSON.stringify(model.model_card, null, 2)}</pre>}
+          </div>
+        ))}
       </div>
     </section>
   );

@@ -191,3 +191,62 @@ export function FileComplaint() {
     </section>
   );
 }
+
+/** Officers: complaints waiting for a decision — make an incident of one, or close it with a reason. */
+export function ComplaintTriage() {
+  const navigate = useNavigate();
+  const { data, error, loading, reload } = useLoad(
+    () => get<Page<Complaint & { version: number }>>("/api/v1/records/complaints?status=submitted&limit=100"),
+    [],
+  );
+  const [category, setCategory] = useState<Record<string, string>>({});
+  const [reason, setReason] = useState<Record<string, string>>({});
+  const [actionError, setActionError] = useState<unknown>(null);
+  const decide = async (complaint: Complaint & { version: number }, action: "triage" | "close") => {
+    setActionError(null);
+    try {
+      const fresh = await request<Complaint>(`/api/v1/records/complaints/${complaint.id}`);
+      const body = action === "triage"
+        ? { category: category[complaint.id] || complaint.category_hint || "other" }
+        : { reason: reason[complaint.id] || "" };
+      const { data: answer } = await request<{ incident_id?: string }>(
+        `/api/v1/records/complaints/${complaint.id}/${action}`,
+        { json: body, ifMatch: fresh.etag },
+      );
+      if (action === "triage" && answer.incident_id) navigate(`/incidents/${answer.incident_id}`);
+      else reload();
+    } catch (err) {
+      setActionError(err);
+    }
+  };
+  return (
+    <section>
+      <h1>Complaints from the public</h1>
+      <ErrorBox error={actionError || error} />
+      {loading && <Spinner />}
+      {data && data.items.length === 0 && <Notice>No complaint is waiting.</Notice>}
+      <div className="cards">
+        {data?.items.map((c) => (
+          <div key={c.id} className="card">
+            <h3>{c.reference}</h3>
+            <p className="muted small">{formatDate(c.occurred_from)} · {c.location_text}</p>
+            <p className="clip">{c.description}</p>
+            <div className="row wrap">
+              <select aria-label="Category" value={category[c.id] || c.category_hint || ""}
+                onChange={(e) => setCategory((m) => ({ ...m, [c.id]: e.target.value }))}>
+                <option value="">Category…</option>
+                {CATEGORIES.map((x) => <option key={x} value={x}>{label(x)}</option>)}
+              </select>
+              <button className="primary" onClick={() => decide(c, "triage")}>Record as incident</button>
+            </div>
+            <div className="row wrap">
+              <input placeholder="Reason the citizen will read" value={reason[c.id] || ""}
+                onChange={(e) => setReason((m) => ({ ...m, [c.id]: e.target.value }))} />
+              <button onClick={() => decide(c, "close")} disabled={(reason[c.id] || "").trim().length < 3}>Close</button>
+            </div>
+          </div>
+        ))}
+      </div>
+    </section>
+  );
+}

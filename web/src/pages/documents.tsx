@@ -65,14 +65,15 @@ export function IncidentDocuments({ ownerType, ownerId }: { ownerType: string; o
     const file = fileInput.current?.files?.[0];
     if (!file) return;
     const form = new FormData();
-    form.append("owner_type", ownerType);
-    form.append("owner_id", ownerId);
-    if (title) form.append("title", title);
     form.append("file", file);
     setUploadError(null);
     setProgress(0);
     try {
-      await uploadWithProgress("/api/v1/records/documents", form, setProgress);
+      await uploadWithProgress(
+        `/api/v1/records/documents${query({ owner_type: ownerType, owner_id: ownerId, title })}`,
+        form,
+        setProgress,
+      );
       setTitle("");
       if (fileInput.current) fileInput.current.value = "";
       reload();

@@ -84,6 +84,9 @@ function PersonIncidents({ personId }: { personId: string }) {
     [personId],
   );
   if (loading) return <Spinner />;
+  if (error instanceof ApiError && error.status === 404 && String(error.problem.detail || "").startsWith("No route")) {
+    return <Notice>This server cannot list a person's incidents yet.</Notice>;
+  }
   if (error) return <ErrorBox error={error} />;
   if (!data || data.items.length === 0) return <Notice>Not linked to any incident.</Notice>;
   return (

@@ -8,17 +8,29 @@ interface CountRow {
   bucket?: string;
   category?: string;
   area?: string;
-  change?: number | null;
+  change?: Change | null;
   suppressed?: boolean;
   [key: string]: unknown;
+}
+
+interface Change {
+  previous: number | null;
+  absolute: number | null;
+  percent: number | null;
 }
 
 interface Counts {
   from: string;
   to: string;
-  total: number | null;
+  total?: number | null;
+  total_shown?: number | null;
+  min_cell?: number;
   rows: CountRow[];
-  change?: number | null;
+  change?: Change | null;
+}
+
+function totalOf(counts: Counts): number | null {
+  return counts.total ?? counts.total_shown ?? null;
 }
 
 const PRESETS: Record<string, number> = { "30 days": 30, "90 days": 90, "1 year": 365, "5 years": 1826 };
@@ -42,10 +54,14 @@ function bucketFor(days: number): string {
   return "month";
 }
 
-function changeText(change: number | null | undefined): string {
-  if (change === null || change === undefined) return "";
-  const pct = Math.round(change * 100);
-  return pct === 0 ? "no change" : `${pct > 0 ? "+" : ""}${pct}% vs previous period`;
+function changeText(change: Change | null | undefined): string {
+  if (!change) return "";
+  if (change.percent === null || change.percent === undefined) {
+    if (change.absolute === null || change.absolute === undefined) return "";
+    return change.previous === 0 ? "none in the previous period" : `${change.absolute > 0 ? "+" : ""}${change.absolute} vs previous period`;
+  }
+  const pct = Math.round(change.percent);
+  return pct === 0 ? "no change vs previous period" : `${pct > 0 ? "+" : ""}${pct}% vs previous period`;
 }
 
 function Controls({
@@ -110,7 +126,7 @@ export function StatisticsDashboard({ publicView = false }: { publicView?: boole
   }, [key]);
 
   const topAreas = useMemo(
-    () => (data?.areas.rows || []).filter((r) => r.count !== null).sort((a, b) => Number(b.count) - Number(a.count)).slice(0, 10),
+    () => (data?.areas.rows || []).filter((r) => r.count !== null && r.area !== null).sort((a, b) => Number(b.count) - Number(a.count)).slice(0, 10),
     [data],
   );
 
@@ -131,11 +147,15 @@ export function StatisticsDashboard({ publicView = false }: { publicView?: boole
         <>
           <div className="kpis">
             <div className="kpi">
-              <div className="kpi-value" data-testid="total">{data.series.total ?? "—"}</div>
-              <div className="kpi-label">incidents · {changeText(data.series.change)}</div>
+              <div className="kpi-value" data-testid="total">
+                {totalOf(data.series) ?? (publicView ? `< ${data.series.min_cell ?? ""}` : "—")}
+              </div>
+              <div className="kpi-label">
+                incidents{changeText(data.series.change) ? ` · ${changeText(data.series.change)}` : ""}
+              </div>
             </div>
           </div>
-          {data.series.total === 0 && <Notice>No incidents were recorded in this time frame.</Notice>}
+          {totalOf(data.series) === 0 && <Notice>No incidents were recorded in this time frame.</Notice>}
           <div className="chart-grid">
             <div className="card">
               <h2>Over time</h2>
@@ -154,6 +174,9 @@ export function StatisticsDashboard({ publicView = false }: { publicView?: boole
               />
             </div>
           </div>
+          {publicView && data.series.min_cell && (
+            <p className="muted small">Counts below {data.series.min_cell} are not shown.</p>
+          )}
           <div className="card">
             <h2>Areas with most incidents</h2>
             <table className="table">
@@ -165,7 +188,7 @@ export function StatisticsDashboard({ publicView = false }: { publicView?: boole
                   <tr key={String(row.area)}>
                     <td>{String(row.area ?? "Unknown")}</td>
                     <td>{row.count}</td>
-                    <td>{changeText(row.change as number | null)}</td>
+                    <td>{changeText(row.change)}</td>
                   </tr>
                 ))}
               </tbody>
