@@ -57,7 +57,9 @@ def _build_ui() -> None:
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory, database_factory: DatabaseFactory) -> Iterator[System]:
+def system(
+    tmp_path_factory: pytest.TempPathFactory, database_factory: DatabaseFactory
+) -> Iterator[System]:
     """All five processes via `stationhouse up`, with a known first admin."""
     _build_ui()
     data = tmp_path_factory.mktemp("browser-system")
@@ -77,10 +79,18 @@ def system(tmp_path_factory: pytest.TempPathFactory, database_factory: DatabaseF
     cli = [sys.executable, "-m", "stationhouse"]
     subprocess.run(
         [*cli, "create-admin", "--password", ADMIN_PASSWORD],
-        env=env, check=True, capture_output=True, timeout=120,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     log = (data / "up.log").open("wb")
-    proc = subprocess.Popen([*cli, "up", "--no-seed", "--ready-timeout", "180"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*cli, "up", "--no-seed", "--ready-timeout", "180"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
     try:
         deadline = time.monotonic() + 200
@@ -131,8 +141,13 @@ def _create_user(system: System, *, username: str, roles: list[str], password: s
         system.tokens["admin"] = _staff_token(system.url, "admin", ADMIN_PASSWORD)
     response = httpx.post(
         system.url + "/api/v1/auth/users",
-        json={"username": username, "password": password, "roles": roles, "station_id": "ST-1",
-              "display_name": username.replace(".", " ").title()},
+        json={
+            "username": username,
+            "password": password,
+            "roles": roles,
+            "station_id": "ST-1",
+            "display_name": username.replace(".", " ").title(),
+        },
         headers={"Authorization": f"Bearer {system.tokens['admin']}"},
         timeout=30,
     )
@@ -182,7 +197,9 @@ def _sign_in_enrolling(page, username: str, password: str, shot: str | None = No
     page.wait_for_url(re.compile(r".*/(incidents|statistics|complaints)$"))
 
 
-def test_officer_files_incident_on_the_map_and_finds_it_by_misspelt_name(page, system: System) -> None:
+def test_officer_files_incident_on_the_map_and_finds_it_by_misspelt_name(
+    page, system: System
+) -> None:
     officer = f"officer.{uuid.uuid4().hex[:6]}"
     password = "blue lamp on the corner 7"
     _create_user(system, username=officer, roles=["officer"], password=password)
@@ -201,7 +218,8 @@ def test_officer_files_incident_on_the_map_and_finds_it_by_misspelt_name(page, s
     page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
     lat = float(page.input_value("input[name=lat]"))
     lon = float(page.input_value("input[name=lon]"))
-    assert 43.0 < lat < 44.5 and -80.5 < lon < -78.5
+    assert 43.0 < lat < 44.5
+    assert -80.5 < lon < -78.5
     page.fill("textarea[name=narrative]", "Rear window forced; laptop and jewellery taken.")
     _shot(page, "02-incident-form")
     page.click("button:has-text('File incident')")
@@ -247,7 +265,9 @@ def test_officer_files_incident_on_the_map_and_finds_it_by_misspelt_name(page, s
     _shot(page, "05-incidents-map")
 
 
-def test_citizen_files_a_complaint_with_an_attachment_and_follows_it(page, system: System, tmp_path) -> None:
+def test_citizen_files_a_complaint_with_an_attachment_and_follows_it(
+    page, system: System, tmp_path
+) -> None:
     email = f"citizen.{uuid.uuid4().hex[:6]}@example.org"
     page.goto("/register")
     page.fill("input[name=email]", email)
@@ -264,7 +284,9 @@ def test_citizen_files_a_complaint_with_an_attachment_and_follows_it(page, syste
             "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
         )
     )
-    page.fill("textarea[name=description]", "My bicycle was stolen from the rack outside the library.")
+    page.fill(
+        "textarea[name=description]", "My bicycle was stolen from the rack outside the library."
+    )
     page.select_option("select[name=category_hint]", "theft")
     page.fill("input[name=occurred_from]", "2026-11-27T14:00")
     page.fill("input[name=location_text]", "Central Library, Queen Street")
