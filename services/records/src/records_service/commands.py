@@ -23,7 +23,7 @@ DEMO_ADMIN = "demo-admin"
 DEMO_USERS = (
     ("demo-supervisor", ["supervisor"], "ST-1", "Demo Supervisor"),
     ("demo-officer", ["officer"], "ST-1", "Demo Officer"),
-    ("demo-analyst", ["analyst"], None, "Demo Analyst"),
+    ("demo-analyst", ["analyst"], "HQ", "Demo Analyst"),
     ("demo-citizen", ["citizen"], None, "Demo Citizen"),
 )
 
@@ -102,20 +102,23 @@ def _admin_token(client: Any, admin: DemoAccount) -> str:
     return token
 
 
-def create_demo_users(env: dict[str, str], gateway_url: str) -> list[DemoAccount]:
-    """The demo admin plus one user per other role, created over HTTP; [] if they exist."""
+def create_demo_users(
+    env: dict[str, str], gateway_url: str, accounts: list[DemoAccount]
+) -> list[DemoAccount]:
+    """The demo admin plus one user per other role, created over HTTP (appended to `accounts`
+    as they are made, so a failure half-way still tells who exists); [] if they exist."""
     import httpx
 
     admin = _demo_admin(env)
     if admin is None:
-        return []
-    accounts = [admin]
+        return accounts
+    accounts.append(admin)
     with httpx.Client(base_url=gateway_url, timeout=30.0) as client:
         headers = {"Authorization": f"Bearer {_admin_token(client, admin)}"}
         for username, roles, station_id, display_name in DEMO_USERS:
             password = "-".join(secrets.token_urlsafe(6) for _ in range(4))
             response = client.post(
-                "/api/v1/auth/admin/users",
+                "/api/v1/auth/users",
                 json={
                     "username": username,
                     "password": password,
@@ -127,7 +130,10 @@ def create_demo_users(env: dict[str, str], gateway_url: str) -> list[DemoAccount
             )
             if response.status_code == 409:
                 continue
-            response.raise_for_status()
+            if response.status_code != 201:
+                raise RuntimeError(
+                    f"creating {username}: HTTP {response.status_code} {response.text[:300]}"
+                )
             accounts.append(DemoAccount(username=username, password=password, roles=roles))
     return accounts
 
@@ -175,11 +181,11 @@ def demo_hook(env: dict[str, str], gateway_url: str) -> None:
     if not first_run:
         return
     seed(env, use_generator=False, seed_value=20261129, count=40_000)
+    accounts: list[DemoAccount] = []
     try:
-        accounts = create_demo_users(env, gateway_url)
+        create_demo_users(env, gateway_url, accounts)
     except Exception as exc:  # a demo nicety must never stop the system from starting
-        typer.echo(f"Demo users could not be created: {exc}", err=True)
-        return
+        typer.echo(f"Demo users could not all be created: {exc}", err=True)
     if accounts:
         print_accounts(accounts)
 
@@ -258,14 +264,20 @@ def register(
         seed(env, use_generator=generator, seed_value=seed_value, count=count)
         if not users:
             return
+        accounts: list[DemoAccount] = []
+        failure = None
         try:
-            accounts = create_demo_users(env, gateway_url)
+            create_demo_users(env, gateway_url, accounts)
         except Exception as exc:
-            typer.echo(f"Demo users not created ({exc}); is `stationhouse up` running?", err=True)
-            raise typer.Exit(1) from None
+            failure = exc
         if accounts:
             print_accounts(accounts)
-        else:
+        if failure is not None:
+            typer.echo(
+                f"Demo users not created ({failure}); is `stationhouse up` running?", err=True
+            )
+            raise typer.Exit(1)
+        if not accounts:
             typer.echo("Demo users exist already.")
 
     post_start_hooks.append(demo_hook)
