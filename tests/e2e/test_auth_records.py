@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 
 from servicekit.db import Database
 from servicekit.migrations import upgrade_to_head
-from servicekit.testing import DatabaseFactory
+from servicekit.testing import DatabaseFactory, ServiceProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -88,13 +88,34 @@ def test_records_trusts_auth_tokens_until_their_key_is_retired(
             "RECORDS_DOCUMENTS_DIR": str(tmp_path / "documents"),
         },
     )
+    # The gateway's /readyz wants every upstream; prediction and hotspots are not needed here.
+    gateway = ServiceProcess(
+        app="gateway.main:create_app",
+        env={
+            "GATEWAY_AUTH_URL": auth.url,
+            "GATEWAY_RECORDS_URL": records.url,
+            "GATEWAY_JWKS_URL": auth.url + "/api/v1/auth/.well-known/jwks.json",
+            "GATEWAY_JWKS_CACHE_SECONDS": "1",
+        },
+        log_path=tmp_path / "gateway.log",
+    ).start(wait_ready=False)
+    try:
+        gateway.wait_ready(path="/livez")
+        _check_tokens_across_rotation(auth, records, gateway)
+    finally:
+        gateway.stop()
+
+
+def _check_tokens_across_rotation(auth, records, gateway) -> None:
     incidents = records.url + "/api/v1/records/incidents"
+    via_gateway = gateway.url + "/api/v1/records/incidents"
 
     old = _admin_tokens(auth.url)
     old_headers = {"Authorization": f"Bearer {old['access_token']}"}
     accepted = httpx.get(incidents, headers=old_headers)
     assert accepted.status_code == 200, accepted.text
     assert httpx.get(incidents).status_code == 401
+    assert httpx.get(via_gateway, headers=old_headers).status_code == 200
     assert httpx.get(incidents, headers={"Authorization": "Bearer nonsense"}).status_code == 401
 
     old_kid = httpx.get(auth.url + "/api/v1/auth/.well-known/jwks.json").json()["keys"][0]["kid"]
@@ -112,6 +133,7 @@ def test_records_trusts_auth_tokens_until_their_key_is_retired(
     assert refreshed.status_code == 200, refreshed.text
     new_headers = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
     assert httpx.get(incidents, headers=new_headers).status_code == 200
+    assert httpx.get(via_gateway, headers=new_headers).status_code == 200
 
     retired = httpx.post(auth.url + f"/api/v1/auth/keys/{old_kid}/retire", headers=new_headers)
     assert retired.status_code == 200, retired.text
@@ -123,3 +145,6 @@ def test_records_trusts_auth_tokens_until_their_key_is_retired(
     assert rejected.status_code == 401, rejected.text
     assert "retired" in rejected.json()["detail"] or "unknown" in rejected.json()["detail"]
     assert httpx.get(incidents, headers=new_headers).status_code == 200
+    # The gateway, with its own JWKS cache, refuses the old key's token at the edge too.
+    assert httpx.get(via_gateway, headers=old_headers).status_code == 401
+    assert httpx.get(via_gateway, headers=new_headers).status_code == 200
