@@ -12,12 +12,19 @@ from fastapi.testclient import TestClient
 from prediction_service.config import Settings
 from prediction_service.db import MIGRATIONS_PATH
 from prediction_service.main import create_app
+from prediction_service.ml.threads import limit_native_threads
 from prediction_service.models import Base
 from servicekit.migrations import upgrade_to_head
 from servicekit.testing import DatabaseFactory, TokenFactory, clear_tables
 
 # The helpers module beside this file (tests import it as a plain module).
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_native_thread() -> None:
+    # As the service does in its worker threads: OpenMP spinning on a busy machine is slow.
+    limit_native_threads(1)
 
 
 @pytest.fixture(scope="session")

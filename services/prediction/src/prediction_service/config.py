@@ -37,4 +37,10 @@ class Settings(ServiceSettings):
     job_poll_seconds: float = Field(
         default=5.0, ge=0, description="How often a replica looks for queued or stale jobs; 0 off"
     )
+    ml_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Native (OpenMP/BLAS) threads per training or inference call",
+    )
     replica_id: str | None = Field(default=None, description="Name of this replica in job rows")

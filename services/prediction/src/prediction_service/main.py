@@ -57,6 +57,7 @@ def create_app(
             key=key,
             stale_seconds=settings.job_stale_seconds,
             replica_id=settings.replica_id,
+            ml_threads=settings.ml_threads,
         )
         sync = IncidentSync(settings=settings, database=database)
         app.state.incident_sync = sync

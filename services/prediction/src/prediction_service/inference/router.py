@@ -25,6 +25,7 @@ from prediction_service.inference.schemas import (
 )
 from prediction_service.ml.classification import explain
 from prediction_service.ml.forecasting import INTERVAL_LEVEL
+from prediction_service.ml.threads import limit_native_threads
 from prediction_service.registry.service import LoadedModel, ModelCache
 from prediction_service.timeutil import as_utc, utcnow
 from servicekit.audit import verify_audit_chain
@@ -81,6 +82,7 @@ def log_prediction(
 
 
 def _cache(request: Request) -> ModelCache:
+    limit_native_threads(request.app.state.settings.ml_threads)
     cache: ModelCache = request.app.state.model_cache
     return cache
 

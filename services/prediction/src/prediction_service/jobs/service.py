@@ -30,6 +30,7 @@ from prediction_service.jobs.training import (
     train_forecasters,
 )
 from prediction_service.ml.classification import JobCancelled
+from prediction_service.ml.threads import limit_native_threads
 from prediction_service.registry.service import register_version
 from prediction_service.timeutil import as_utc, parse_instant, utcnow
 from servicekit.audit import append_audit
@@ -108,7 +109,9 @@ class JobRunner:
         key: bytes | None,
         stale_seconds: float,
         replica_id: str | None = None,
+        ml_threads: int = 1,
     ) -> None:
+        self.ml_threads = ml_threads
         self.database = database
         self.key = key
         self.stale_seconds = stale_seconds
@@ -177,6 +180,7 @@ class JobRunner:
             return job
 
     def run(self, job_id: str) -> None:
+        limit_native_threads(self.ml_threads)
         job = self._claim(job_id)
         if job is None:
             return

@@ -88,7 +88,7 @@ def features_at(matrix: np.ndarray, t: int, periods_of_year: np.ndarray, freq: s
 
 
 def fraction_of_year(periods: pd.DatetimeIndex) -> np.ndarray:
-    return ((periods.dayofyear.to_numpy() - 1) / 365.25).astype(np.float64)
+    return ((periods.day_of_year.to_numpy() - 1) / 365.25).astype(np.float64)
 
 
 def make_regressor(algorithm: str, *, seed: int = 42) -> Any:
