@@ -201,7 +201,15 @@ def fingerprint(
     """Same time, place and category: the key of the second duplicate rule (None if no place)."""
     if lat is None or lon is None:
         return None
-    return f"{occurred_from:%Y-%m-%dT%H:%M}|{lat:.5f}|{lon:.5f}|{category}"
+    minute = _MINUTES.get(occurred_from)
+    if minute is None:
+        minute = occurred_from.isoformat(timespec="minutes")[:16]
+        if len(_MINUTES) < 500_000:
+            _MINUTES[occurred_from] = minute
+    return f"{minute}|{lat:.5f}|{lon:.5f}|{category}"
+
+
+_MINUTES: dict[datetime, str] = {}
 
 
 @dataclass

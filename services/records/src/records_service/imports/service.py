@@ -43,7 +43,7 @@ from servicekit.logging import get_logger
 
 log = get_logger(__name__)
 
-DEFAULT_BATCH_SIZE = 5000
+DEFAULT_BATCH_SIZE = 10_000
 # Bound parameters per IN (...) query: well under SQLite's and PostgreSQL's limits.
 IN_CHUNK = 900
 RAW_ROW_LIMIT = 2000
@@ -430,24 +430,26 @@ def store_batch(session: Session, *, batch: Sequence[PendingRow], created_by: st
     by_system: dict[str, list[str]] = {}
     for incident in candidates:
         by_system.setdefault(incident.source_system, []).append(incident.source_id)
+    connection = session.connection()
+    marker = "?" if connection.dialect.name == "sqlite" else "%s"
+    # Plain driver SQL: SQLAlchemy's expanding IN costs more than the lookup itself here.
     for system, ids in by_system.items():
         for chunk in _chunks(ids):
-            found = session.execute(
-                select(Incident.source_id).where(
-                    Incident.source_system == system, Incident.source_id.in_(chunk)
-                )
-            ).scalars()
-            existing_ids.update((system, source_id) for source_id in found if source_id)
+            found = connection.exec_driver_sql(
+                f"SELECT source_id FROM incidents WHERE source_system = {marker} "
+                f"AND source_id IN ({', '.join([marker] * len(chunk))})",
+                (system, *chunk),
+            )
+            existing_ids.update((system, row[0]) for row in found if row[0])
     prints = [incident.fingerprint for incident in candidates if incident.fingerprint]
     existing_prints: set[str] = set()
     for chunk in _chunks(prints):
-        existing_prints.update(
-            session.execute(
-                select(ImportFingerprint.fingerprint).where(
-                    ImportFingerprint.fingerprint.in_(chunk)
-                )
-            ).scalars()
+        found = connection.exec_driver_sql(
+            "SELECT fingerprint FROM import_fingerprints WHERE fingerprint IN "
+            f"({', '.join([marker] * len(chunk))})",
+            tuple(chunk),
         )
+        existing_prints.update(row[0] for row in found)
     fresh: list[CleanIncident] = []
     for incident in candidates:
         key = (incident.source_system, incident.source_id)
