@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+
 from records_service.config import Settings
 from records_service.db import MIGRATIONS_PATH
 from records_service.imports.cleaning import CleanIncident
@@ -28,7 +30,6 @@ from records_service.main import create_app
 from servicekit.db import Database
 from servicekit.migrations import upgrade_to_head
 from servicekit.testing import TokenFactory
-from sqlalchemy import text
 
 START = datetime(2014, 1, 1, tzinfo=UTC)
 DAYS = 8 * 365
@@ -73,7 +74,7 @@ def build(database: Database, count: int) -> None:
                     status="closed",
                     narrative=None,
                     fingerprint=None,
-                )  # fmt: skip
+                )
             )
         with database.session() as session:
             insert_incidents(session, incidents=incidents, created_by="bench")
@@ -143,10 +144,10 @@ def main() -> None:
                 response.raise_for_status()
             times.sort()
             every += times
-            p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
+            p95 = times[max(0, round(0.95 * len(times)) - 1)]
             rows.append((name, statistics.median(times), p95, times[-1]))
     every.sort()
-    overall = every[max(0, int(round(0.95 * len(every))) - 1)]
+    overall = every[max(0, round(0.95 * len(every)) - 1)]
     load = os.getloadavg()
     lines = [
         "# Statistics API latency (SQLite)",
