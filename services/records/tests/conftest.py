@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
 
 from records_service.config import Settings
 from records_service.db import MIGRATIONS_PATH
 from records_service.main import create_app
 from records_service.models import Base
+from servicekit.db import normalize_url
 from servicekit.migrations import upgrade_to_head
-from servicekit.testing import DatabaseFactory, TokenFactory, clear_tables
+from servicekit.testing import DatabaseFactory, TokenFactory
 
 
 @pytest.fixture(scope="session")
@@ -53,4 +55,15 @@ def client(settings: Settings, token_factory: TokenFactory) -> Iterator[TestClie
     app = create_app(settings, verifier=token_factory.verifier())
     with TestClient(app) as test_client:
         yield test_client
-    clear_tables(settings.database_url, Base.metadata)
+    empty_tables(settings.database_url)
+
+
+def empty_tables(url: str) -> None:
+    """Delete every row, children first: on small tables far quicker than TRUNCATE (PostgreSQL)."""
+    engine = create_engine(normalize_url(url))
+    try:
+        with engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+    finally:
+        engine.dispose()
