@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -92,6 +93,14 @@ def create_app(
             max_connections=settings.max_connections,
             max_keepalive=settings.max_connections,
         )
+        upstream_session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=settings.max_connections, keepalive_timeout=30, enable_cleanup_closed=True
+            ),
+            auto_decompress=False,  # bytes pass through as the upstream encoded them
+            cookie_jar=aiohttp.DummyCookieJar(),  # never keep one caller's cookies for another
+            trust_env=False,
+        )
         limiter: RateLimiter = (
             RedisRateLimiter(settings.redis_url, prefix=settings.redis_key_prefix)
             if settings.redis_url
@@ -104,6 +113,7 @@ def create_app(
             metrics=metrics,
             limiter=limiter,
             http=http,
+            upstream_session=upstream_session,
             edge_auth=edge_auth,
             breakers={
                 name: CircuitBreaker(
@@ -134,6 +144,7 @@ def create_app(
                 await asyncio.sleep(0.05)
             if state.in_flight:
                 log.warning("gateway.shutdown_with_in_flight", in_flight=state.in_flight)
+            await upstream_session.close()
             await http.aclose()
             await limiter.aclose()
 

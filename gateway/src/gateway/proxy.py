@@ -12,7 +12,8 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-import httpx
+import aiohttp
+import yarl
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
@@ -46,6 +47,10 @@ HOP_BY_HOP = frozenset(
         "host",
     }
 )
+# aiohttp adds these unless told not to; the caller's own are forwarded as they came.
+# Answers up to this size (with a Content-Length) are read whole and sent in one piece.
+BUFFER_LIMIT = 256 * 1024
+SKIP_AUTO_HEADERS = frozenset({"Accept", "Accept-Encoding", "User-Agent", "Content-Type"})
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({502, 503})
@@ -90,11 +95,15 @@ def client_ip(request: Request, *, trust_forwarded_for: bool) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _limited_stream(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def _limited_stream(
+    request: Request, limit: int, overflow: list[bool] | None = None
+) -> AsyncIterator[bytes]:
     received = 0
     async for chunk in request.stream():
         received += len(chunk)
         if received > limit:
+            if overflow is not None:
+                overflow.append(True)  # the HTTP client may wrap the exception it gets
             raise _BodyTooLarge
         yield chunk
 
@@ -169,50 +178,49 @@ async def forward(service: str, path: str, request: Request) -> Response:
 
     retryable = method in IDEMPOTENT or "idempotency-key" in request.headers
     content: bytes | AsyncIterator[bytes] | None = None
+    overflow: list[bool] = []
     if _has_body(request):
         try:
             content = (
                 await _read_limited(request, body_limit)
                 if retryable
-                else _limited_stream(request, body_limit)
+                else _limited_stream(request, body_limit, overflow)
             )
         except _BodyTooLarge:
             breaker.release_probe()
             raise _too_large(body_limit) from None
 
-    client: httpx.AsyncClient = gw.http
-    url = httpx.URL(base + request.url.path, query=request.url.query.encode("latin-1"))
+    session: aiohttp.ClientSession = gw.upstream_session
+    url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     headers = _forward_headers(request, ip)
-    timeout = httpx.Timeout(
-        connect=settings.connect_timeout,
-        read=settings.read_timeout_for(service),
-        write=settings.write_timeout,
-        pool=settings.pool_timeout,
+    read_timeout = settings.read_timeout_for(service)
+    timeout = aiohttp.ClientTimeout(
+        total=None,
+        connect=settings.pool_timeout + settings.connect_timeout,
+        sock_connect=settings.connect_timeout,
+        sock_read=read_timeout,
     )
     attempts = 1 + settings.retry_attempts if retryable else 1
     started = time.perf_counter()
-    upstream: httpx.Response | None = None
+    upstream: aiohttp.ClientResponse | None = None
     gw.in_flight += 1
     try:
         for attempt in range(attempts):
             last = attempt == attempts - 1
-            upstream_request = client.build_request(
-                method, url, headers=headers, content=content, timeout=timeout
-            )
             try:
-                upstream = await client.send(upstream_request, stream=True)
+                upstream = await session.request(
+                    method,
+                    yarl.URL(url, encoded=True),
+                    headers=headers,
+                    data=content,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    skip_auto_headers=SKIP_AUTO_HEADERS,
+                )
             except _BodyTooLarge:
                 breaker.release_probe()
                 raise _too_large(body_limit) from None
-            except httpx.PoolTimeout as exc:
-                breaker.release_probe()
-                log.warning("gateway.pool_exhausted", upstream=service)
-                raise ServiceUnavailable(
-                    "The gateway is too busy right now; try again shortly.",
-                    headers={"Retry-After": "1"},
-                    service=service,
-                ) from exc
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
                 breaker.record_failure()
                 if not last and retryable:
                     await _backoff(gw, service, attempt)
@@ -223,15 +231,17 @@ async def forward(service: str, path: str, request: Request) -> Response:
                     headers={"Retry-After": "5"},
                     service=service,
                 ) from exc
-            except httpx.TimeoutException as exc:
+            except (aiohttp.SocketTimeoutError, TimeoutError) as exc:
                 breaker.record_failure()
                 log.warning("upstream.timeout", upstream=service, error=type(exc).__name__)
                 raise UpstreamTimeout(
-                    f"The {service} service did not answer within "
-                    f"{settings.read_timeout_for(service):g} seconds.",
+                    f"The {service} service did not answer within {read_timeout:g} seconds.",
                     service=service,
                 ) from exc
-            except httpx.RequestError as exc:
+            except aiohttp.ClientError as exc:
+                if overflow:
+                    breaker.release_probe()
+                    raise _too_large(body_limit) from None
                 breaker.record_failure()
                 if not last and retryable:
                     await _backoff(gw, service, attempt)
@@ -240,12 +250,12 @@ async def forward(service: str, path: str, request: Request) -> Response:
                 raise ServiceUnavailable(
                     f"The {service} service failed to answer.", service=service
                 ) from exc
-            if upstream.status_code in BREAKER_STATUSES:
+            if upstream.status in BREAKER_STATUSES:
                 breaker.record_failure()
             else:
                 breaker.record_success()
-            if upstream.status_code in RETRY_STATUSES and retryable and not last:
-                await upstream.aclose()
+            if upstream.status in RETRY_STATUSES and retryable and not last:
+                upstream.release()
                 await _backoff(gw, service, attempt)
                 continue
             break
@@ -253,9 +263,9 @@ async def forward(service: str, path: str, request: Request) -> Response:
         gw.in_flight -= 1
         raise
     assert upstream is not None
-    gw.metrics.upstream_requests.labels(service, method, str(upstream.status_code)).inc()
+    gw.metrics.upstream_requests.labels(service, method, str(upstream.status)).inc()
     gw.metrics.upstream_latency.labels(service).observe(time.perf_counter() - started)
-    return _stream_back(upstream, gw)
+    return await _stream_back(upstream, gw, service, read_timeout)
 
 
 async def _backoff(gw: GatewayState, service: str, attempt: int) -> None:
@@ -263,22 +273,50 @@ async def _backoff(gw: GatewayState, service: str, attempt: int) -> None:
     await asyncio.sleep(gw.settings.retry_backoff_seconds * (2**attempt))
 
 
-def _stream_back(upstream: httpx.Response, gw: GatewayState) -> Response:
-    async def finish() -> None:
-        try:
-            await upstream.aclose()
-        finally:
-            gw.in_flight -= 1
-
+async def _stream_back(
+    upstream: aiohttp.ClientResponse, gw: GatewayState, service: str, read_timeout: float
+) -> Response:
     raw_headers: list[tuple[bytes, bytes]] = [
-        (k.encode("latin-1"), v.encode("latin-1"))
-        for k, v in upstream.headers.multi_items()
-        if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
+        (k, v)
+        for k, v in upstream.raw_headers
+        if k.decode("latin-1").lower() not in HOP_BY_HOP and k.lower() != b"x-request-id"
     ]
     if DRAIN_STATE["draining"]:
         raw_headers.append((b"connection", b"close"))
+    length = upstream.headers.get("content-length", "")
+    if length.isdigit() and int(length) <= BUFFER_LIMIT:
+        # Most answers are small JSON: one read and one send cost less than streaming them.
+        try:
+            content = await upstream.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("upstream.body_failed", upstream=service, error=type(exc).__name__)
+            raise UpstreamTimeout(
+                f"The {service} service stopped answering mid-way.", service=service
+            ) from exc
+        finally:
+            upstream.release()
+            gw.in_flight -= 1
+        buffered = Response(content=content, status_code=upstream.status)
+        buffered.raw_headers = raw_headers
+        return buffered
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.content.iter_any():
+                yield chunk
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # Headers are already sent: all we can do is end the response early and say so.
+            log.warning("upstream.body_failed", upstream=service, error=type(exc).__name__)
+            raise
+
+    async def finish() -> None:
+        try:
+            upstream.release()
+        finally:
+            gw.in_flight -= 1
+
     response = StreamingResponse(
-        upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(finish)
+        body(), status_code=upstream.status, background=BackgroundTask(finish)
     )
     response.raw_headers = raw_headers
     return response

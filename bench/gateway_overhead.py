@@ -1,0 +1,273 @@
+"""Gateway overhead, in one run on this machine: the same upstream called directly, through the
+Stationhouse gateway, and through nginx, with wrk at a base concurrency and at 10x.
+
+    uv run python bench/gateway_overhead.py [--duration 10] [--connections 10]
+
+Needs wrk and nginx (apt-get install -y wrk nginx). Prints a table and writes
+bench/results/gateway_overhead.md. Targets (issue 8): added p50 <= 2 ms, throughput >= 50% of
+direct, no stall or error burst at 10x concurrency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from servicekit.testing import free_port
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results" / "gateway_overhead.md"
+PATH = "/api/v1/records/bench/incident"
+
+
+@dataclass
+class Run:
+    target: str
+    connections: int
+    requests_per_s: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    requests: int
+    errors: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip()).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, *, connections: int, duration: int, target: str) -> Run:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    percentiles = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)\s*$", out, re.M))
+    latency = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = 0
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if socket:
+        errors += sum(int(x) for x in socket.groups())
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        errors += int(non2xx.group(1))
+    return Run(
+        target=target,
+        connections=connections,
+        requests_per_s=float(rps.group(1)) if rps else 0.0,
+        p50_ms=_ms(percentiles["50"]),
+        p90_ms=_ms(percentiles["90"]),
+        p99_ms=_ms(percentiles["99"]),
+        max_ms=_ms(latency.group(1)) if latency else 0.0,
+        requests=int(total.group(1)) if total else 0,
+        errors=errors,
+    )
+
+
+def wait_ready(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(url)
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    upstream records {{ server 127.0.0.1:{upstream}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://records;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For $remote_addr;
+        }}
+    }}
+}}
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=10, help="base concurrency")
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            print(f"{tool} is missing: apt-get install -y wrk nginx", file=sys.stderr)
+            return 2
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    tmp = Path(tempfile.mkdtemp(prefix="gw-bench-"))
+    upstream_port, gateway_port, nginx_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(BENCH), os.environ.get("PYTHONPATH", "")]),
+    }
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        upstream_log = (tmp / "upstream.log").open("wb")
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "servicekit.serve",
+                    "gateway_upstream:create_app",
+                    "--port",
+                    str(upstream_port),
+                ],
+                env=env,
+                stdout=upstream_log,
+                stderr=upstream_log,
+            )
+        )
+        upstream = f"http://127.0.0.1:{upstream_port}"
+        gateway_env = {
+            **env,
+            **{
+                f"GATEWAY_{name}_URL": upstream
+                for name in ("AUTH", "RECORDS", "PREDICTION", "HOTSPOTS")
+            },
+            "GATEWAY_RATE_LIMIT_API": "1000000000",
+        }
+        gateway_log = (tmp / "gateway.log").open("wb")
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "servicekit.serve",
+                    "gateway.main:create_app",
+                    "--port",
+                    str(gateway_port),
+                ],
+                env=gateway_env,
+                stdout=gateway_log,
+                stderr=gateway_log,
+            )
+        )
+        for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (tmp / name).mkdir()
+        (tmp / "nginx.conf").write_text(
+            NGINX_CONF.format(tmp=tmp, upstream=upstream_port, port=nginx_port)
+        )
+        procs.append(
+            subprocess.Popen(
+                [nginx, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        targets = {
+            "direct": upstream + PATH,
+            "gateway": f"http://127.0.0.1:{gateway_port}{PATH}",
+            "nginx": f"http://127.0.0.1:{nginx_port}{PATH}",
+        }
+        for url in targets.values():
+            wait_ready(url)
+        runs: list[Run] = []
+        for connections in (args.connections, args.connections * 10):
+            for target, url in targets.items():
+                wrk(url, connections=connections, duration=2, target=target)  # warm up
+                run = wrk(url, connections=connections, duration=args.duration, target=target)
+                runs.append(run)
+                print(
+                    f"{target:8} c={connections:<4} {run.requests_per_s:9.0f} req/s  "
+                    f"p50 {run.p50_ms:7.2f} ms  p90 {run.p90_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  "
+                    f"max {run.max_ms:8.2f} ms  errors {run.errors}",
+                    flush=True,
+                )
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM if proc.args[0] != nginx else signal.SIGQUIT)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    report(runs, args)
+    return 0
+
+
+def report(runs: list[Run], args: argparse.Namespace) -> None:
+    by = {(r.target, r.connections): r for r in runs}
+    base, high = args.connections, args.connections * 10
+    lines = [
+        "# Gateway overhead",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `uv run python bench/gateway_overhead.py "
+        f"--duration {args.duration} --connections {args.connections}` on this machine "
+        f"({os.cpu_count()} CPUs, shared with other work while it ran). wrk, 1 thread, "
+        f"{args.duration} s per run after a 2 s warm-up; the upstream is a one-route service built "
+        "with servicekit (bench/gateway_upstream.py), one uvicorn worker; the gateway is one "
+        "uvicorn worker with its rate limiter, breaker, edge checks and access log on; nginx is one "
+        "worker with upstream keep-alive.",
+        "",
+        "| target | connections | req/s | p50 ms | p90 ms | p99 ms | max ms | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r.target} | {r.connections} | {r.requests_per_s:.0f} | {r.p50_ms:.2f} | "
+            f"{r.p90_ms:.2f} | {r.p99_ms:.2f} | {r.max_ms:.2f} | {r.errors} |"
+        )
+    lines += ["", "## Against the targets", ""]
+    for c in (base, high):
+        direct, gateway, proxy = by[("direct", c)], by[("gateway", c)], by[("nginx", c)]
+        added = gateway.p50_ms - direct.p50_ms
+        ratio = gateway.requests_per_s / direct.requests_per_s if direct.requests_per_s else 0
+        lines.append(
+            f"- {c} connections: gateway adds **{added:.2f} ms** at p50 (nginx adds "
+            f"{proxy.p50_ms - direct.p50_ms:.2f} ms); gateway throughput is **{ratio:.0%}** of "
+            f"direct (nginx {proxy.requests_per_s / direct.requests_per_s:.0%}); "
+            f"errors {gateway.errors}, p99 {gateway.p99_ms:.1f} ms, max {gateway.max_ms:.1f} ms."
+        )
+    g_base, g_high = by[("gateway", base)], by[("gateway", high)]
+    lines.append(
+        f"- 10x concurrency ({base} → {high}): gateway throughput {g_base.requests_per_s:.0f} → "
+        f"{g_high.requests_per_s:.0f} req/s, errors {g_high.errors}, worst request "
+        f"{g_high.max_ms:.0f} ms (a stall would show as a max near wrk's 10 s timeout)."
+    )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[-3:]))
+    print(f"written to {RESULTS.relative_to(BENCH.parent)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
