@@ -8,7 +8,9 @@ import time
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from records_service.audit import AuditEntry
 from servicekit.testing import TokenFactory
 
 IMPORTS = "/api/v1/records/imports"
@@ -90,6 +92,13 @@ def test_upload_runs_in_background_and_report_adds_up(
     assert (second["imported"], second["merged"], second["rejected"]) == (0, 41, 3)
     listing = client.get(IMPORTS, headers=admin).json()
     assert [item["id"] for item in listing["items"]] == [second["id"], job["id"]]
+    with client.app.state.database.session(write=False) as session:  # type: ignore[attr-defined]
+        audited = session.execute(
+            select(AuditEntry.target_id, AuditEntry.actor).where(
+                AuditEntry.action == "import.create"
+            )
+        ).all()
+    assert sorted(audited) == sorted([(job["id"], "admin-1"), (second["id"], "admin-1")])
 
 
 def test_generic_profile_with_a_mapping_file(

@@ -18,10 +18,13 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from records_service.access import require_admin
+from records_service.audit import ActorDep, AuditEntry
 from records_service.imports.cleaning import CLEANING_RULES
 from records_service.imports.models import ImportJob, ImportRejection, ImportStatus
 from records_service.imports.profiles import BUILT_IN, PROFILE_NAMES, ProfileError, get_profile
 from records_service.imports.service import create_job, open_rows, run_job
+from servicekit.audit import append_audit
 from servicekit.db import Database, DatabaseDep, SessionDep
 from servicekit.errors import Conflict, NotFound, UnprocessableContent
 from servicekit.logging import get_logger
@@ -97,8 +100,17 @@ def uploads_dir(request: Request) -> Path:
     return directory
 
 
+# Jobs running in this process: a resume of one of them would run it twice.
+_RUNNING: set[str] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
 def start_in_background(database: Database, job_id: str) -> None:
     """Run the job on a worker thread (CPU-bound parsing never blocks the event loop)."""
+    with _RUNNING_LOCK:
+        if job_id in _RUNNING:
+            raise Conflict("The import is running.")
+        _RUNNING.add(job_id)
 
     def work() -> None:
         try:
@@ -106,6 +118,9 @@ def start_in_background(database: Database, job_id: str) -> None:
         except Exception:
             log.exception("import.background_failed", job_id=job_id)
             return
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(job_id)
         if job.status == ImportStatus.COMPLETED.value and job.file_path:
             Path(job.file_path).unlink(missing_ok=True)
 
@@ -184,6 +199,18 @@ def upload_import(
             bytes_total=size,
         )
         public = job_public(job)
+        append_audit(
+            session,
+            AuditEntry,
+            actor=admin.subject,
+            actor_roles=sorted(admin.roles),
+            action="import.create",
+            target_type="import",
+            target_id=job.id,
+            source_ip=request.client.host if request.client else None,
+            request_id=getattr(request.state, "request_id", None),
+            details={"profile": profile, "filename": job.filename, "sha256": digest.hexdigest()},
+        )
     start_in_background(database, job.id)
     response.headers["Location"] = f"/api/v1/records/imports/{job.id}"
     log.info("import.accepted", job_id=job.id, profile=profile, size=size)
@@ -220,9 +247,10 @@ def get_import(job_id: str, session: SessionDep, _admin: AdminDep) -> ImportJobP
 
 @router.post("/{job_id}/resume", status_code=202)
 def resume_import(
-    job_id: str, session: SessionDep, database: DatabaseDep, _admin: AdminDep
+    job_id: str, session: SessionDep, database: DatabaseDep, actor: ActorDep
 ) -> ImportJobPublic:
     """Carry on an interrupted or failed job after its last committed batch."""
+    require_admin(actor.principal)
     job = _job(session, job_id)
     if job.status == ImportStatus.COMPLETED.value:
         raise Conflict("The import is already complete.")
@@ -230,6 +258,7 @@ def resume_import(
         raise Conflict("The uploaded file is gone; upload it again (re-imports change nothing).")
     public = job_public(job)
     start_in_background(database, job.id)
+    actor.audit(session, action="import.resume", target_type="import", target_id=job.id)
     return public
 
 
