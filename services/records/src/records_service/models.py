@@ -10,7 +10,7 @@ from records_service.documents.models import Document
 from records_service.idempotency import IdempotencyRecord
 from records_service.imports.models import ImportFingerprint, ImportJob, ImportRejection
 from records_service.incidents.models import Incident
-from records_service.persons.models import IncidentPerson, Person
+from records_service.persons.models import IncidentPerson, Person, PersonNameTerm, PersonTerm
 from records_service.sequences import Counter
 
 __all__ = [
@@ -30,4 +30,6 @@ __all__ = [
     "Incident",
     "IncidentPerson",
     "Person",
+    "PersonNameTerm",
+    "PersonTerm",
 ]

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from records_service.db import Base
 
 INCIDENT_CHANGE_COUNTER = "incident_change"
-PERSON_SEARCH_KEY = "person_search_key"
 CRIME_ID_PREFIX = "CR"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from records_service.db import Base, UTCDateTime, new_id, utcnow
@@ -37,8 +37,6 @@ class Person(Base):
     name_key: Mapped[str] = mapped_column(String(401), nullable=False)
     # Normalised names and aliases: what the trigram indexes (FTS5 / pg_trgm) search.
     search_text: Mapped[str] = mapped_column(Text, nullable=False)
-    # Integer key of the row in the SQLite FTS5 index (persons_fts.rowid); from sequences.
-    search_key: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
     station_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_by: Mapped[str | None] = mapped_column(String(128))
@@ -70,3 +68,30 @@ class IncidentPerson(Base):
     notes: Mapped[str | None] = mapped_column(String(1000))
     created_by: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class PersonNameTerm(Base):
+    """The vocabulary of name words (names and aliases); the trigram index is on this table.
+
+    Typo-tolerant search looks up words close to each query word here (SQLite FTS5 trigram,
+    PostgreSQL pg_trgm), then the persons holding those words in person_terms.
+    """
+
+    __tablename__ = "person_name_terms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    term: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+
+
+class PersonTerm(Base):
+    """Which person carries which name word."""
+
+    __tablename__ = "person_terms"
+    __table_args__ = (Index("ix_person_terms_person", "person_id"),)
+
+    term_id: Mapped[int] = mapped_column(
+        ForeignKey("person_name_terms.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[str] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -1,22 +1,34 @@
 """Name search that tolerates typos and partial names.
 
-SQLite: an FTS5 table with the trigram tokenizer (persons_fts, kept in step by triggers).
-PostgreSQL: pg_trgm GIN index on persons.search_text. Both give candidates that share trigrams
-with the query; rapidfuzz then ranks them by how close the whole name is.
+Every word of a person's names and aliases is kept once in a vocabulary (person_name_terms)
+with a trigram index: SQLite FTS5 with the trigram tokenizer, PostgreSQL pg_trgm. A query word
+is expanded to the vocabulary words close to it (rapidfuzz decides how close), the persons who
+carry those words come from person_terms, and the best of them are ranked on the whole name.
+The vocabulary is small (tens of thousands of words for millions of persons), so the fuzzy part
+never scans the persons table.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
-from sqlalchemy import text
+from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from records_service.persons.models import Person, PersonNameTerm, PersonTerm
 
 CANDIDATES = 200
 MIN_SCORE = 60.0
+MIN_TERM_SIMILARITY = 70.0
+TERMS_PER_WORD = 12
+# A word carried by more persons than this only narrows the candidates, it does not add them.
+BROAD_WORD = 5000
+MAX_WORDS = 6
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
@@ -29,32 +41,94 @@ def normalize_name(value: str) -> str:
 
 
 def search_text_for(given_name: str, family_name: str, aliases: list[str]) -> str:
-    """What the trigram index holds for a person: the name, then each alias."""
+    """The person's normalised name, then each alias, separated by ' | '."""
     names = [f"{given_name} {family_name}", *aliases]
     return " | ".join(normalize_name(name) for name in names if normalize_name(name))
 
 
-def _trigrams(token: str) -> set[str]:
-    return {token[i : i + 3] for i in range(len(token) - 2)}
+def terms_of(search_text: str) -> set[str]:
+    """The distinct name words of a search_text."""
+    return {word[:100] for word in search_text.replace("|", " ").split()}
 
 
-def _variants(token: str) -> set[str]:
-    """The token and its one-transposition variants ('jhon' → 'john'), for trigram recall."""
-    variants = {token}
-    for i in range(len(token) - 1):
-        variants.add(token[:i] + token[i + 1] + token[i] + token[i + 2 :])
+def index_person_terms(session: Session, *, person_id: str, search_text: str) -> None:
+    """Make person_terms hold exactly the words of this person's names and aliases."""
+    words = sorted(terms_of(search_text))
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    with session.no_autoflush:
+        session.execute(delete(PersonTerm).where(PersonTerm.person_id == person_id))
+        if not words:
+            return
+        session.execute(
+            insert(PersonNameTerm).on_conflict_do_nothing(index_elements=["term"]),
+            [{"term": word} for word in words],
+        )
+        term_ids = session.execute(
+            select(PersonNameTerm.id).where(PersonNameTerm.term.in_(words))
+        ).scalars()
+        session.execute(
+            PersonTerm.__table__.insert(),
+            [{"term_id": term_id, "person_id": person_id} for term_id in term_ids],
+        )
+
+
+def _trigrams(word: str) -> set[str]:
+    return {word[i : i + 3] for i in range(len(word) - 2)}
+
+
+def _variants(word: str) -> set[str]:
+    """The word and its one-transposition variants ('jhon' → 'john'), for trigram recall."""
+    variants = {word}
+    for i in range(len(word) - 1):
+        variants.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])
     return variants
 
 
-def fts_query(normalized: str) -> str | None:
-    """An FTS5 MATCH expression: any trigram of any token (or its transpositions)."""
+def _fts_query(word: str) -> str:
     grams: set[str] = set()
-    for token in normalized.split():
-        for variant in _variants(token):
-            grams |= _trigrams(variant)
-    if not grams:
-        return None
+    for variant in _variants(word):
+        grams |= _trigrams(variant)
     return " OR ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(grams))
+
+
+def similar_terms(session: Session, word: str) -> list[tuple[int, str, float]]:
+    """(term id, term, similarity 0..100) of vocabulary words close to `word`, best first."""
+    dialect = session.get_bind().dialect.name
+    if len(word) < 3:
+        rows = session.execute(
+            select(PersonNameTerm.id, PersonNameTerm.term).where(PersonNameTerm.term == word)
+        ).all()
+        return [(row[0], row[1], 100.0) for row in rows]
+    if dialect == "postgresql":
+        session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)"))
+        rows = session.execute(
+            text(
+                "SELECT id, term FROM person_name_terms WHERE term % :w"
+                " ORDER BY similarity(term, :w) DESC LIMIT 300"
+            ),
+            {"w": word},
+        ).all()
+    else:
+        rows = session.execute(
+            text(
+                "SELECT t.id, t.term FROM (SELECT rowid AS id FROM person_name_terms_fts"
+                " WHERE person_name_terms_fts MATCH :q ORDER BY rank LIMIT 300) f"
+                " JOIN person_name_terms t ON t.id = f.id"
+            ),
+            {"q": _fts_query(word)},
+        ).all()
+    scored = []
+    for term_id, term in rows:
+        similarity = max(
+            fuzz.ratio(word, term),
+            # Partial words ("okon" for "okonkwo") count, a little lower.
+            fuzz.ratio(word, term[: len(word)]) * 0.9 if len(term) > len(word) + 1 else 0.0,
+        )
+        if similarity >= MIN_TERM_SIMILARITY:
+            scored.append((term_id, term, similarity))
+    scored.sort(key=lambda item: -item[2])
+    return scored[:TERMS_PER_WORD]
 
 
 @dataclass(frozen=True)
@@ -81,65 +155,73 @@ def score(query: str, search_text: str) -> float:
     return best
 
 
-def candidate_rows(session: Session, normalized: str) -> list[tuple[str, str]]:
-    """(person_id, search_text) of live persons sharing trigrams with the query."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)"))
-        session.execute(
-            text("SELECT set_config('pg_trgm.word_similarity_threshold', '0.45', true)")
-        )
-        rows = session.execute(
-            text(
-                "SELECT id, search_text FROM persons "
-                "WHERE (search_text % :q OR :q <% search_text) AND deleted_at IS NULL "
-                "ORDER BY greatest(similarity(search_text, :q), word_similarity(:q, search_text))"
-                " DESC LIMIT :n"
-            ),
-            {"q": normalized, "n": CANDIDATES},
-        ).all()
-        return [(row[0], row[1]) for row in rows]
-    rows = []
-    exact = " AND ".join(
-        '"' + token.replace('"', '""') + '"' for token in normalized.split() if len(token) >= 3
+def _postings(
+    session: Session, term_ids: list[int], within: set[str] | None
+) -> list[tuple[str, int]]:
+    statement = select(PersonTerm.person_id, PersonTerm.term_id).where(
+        PersonTerm.term_id.in_(term_ids)
     )
-    if exact:
-        # Substring hits first: cheap and precise for correctly spelt (partial) names.
-        rows = session.execute(
-            text(
-                "SELECT p.id, p.search_text FROM persons_fts f"
-                " JOIN persons p ON p.search_key = f.rowid"
-                " WHERE persons_fts MATCH :q AND p.deleted_at IS NULL LIMIT :n"
+    if within is not None:
+        statement = statement.where(PersonTerm.person_id.in_(bindparam("within", expanding=True)))
+        return [(r[0], r[1]) for r in session.execute(statement, {"within": sorted(within)})]
+    return [(r[0], r[1]) for r in session.execute(statement)]
+
+
+def _posting_counts(session: Session, term_ids: list[int]) -> int:
+    return int(
+        session.execute(
+            text("SELECT count(*) FROM person_terms WHERE term_id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
             ),
-            {"q": exact, "n": CANDIDATES},
-        ).all()
-    if len(rows) < 10:
-        fuzzy = fts_query(normalized)
-        if fuzzy is not None:
-            rows += session.execute(
-                text(
-                    "SELECT p.id, p.search_text FROM ("
-                    " SELECT rowid AS search_key FROM persons_fts WHERE persons_fts MATCH :q"
-                    " ORDER BY rank LIMIT :n) f JOIN persons p ON p.search_key = f.search_key"
-                    " WHERE p.deleted_at IS NULL"
-                ),
-                {"q": fuzzy, "n": CANDIDATES},
-            ).all()
-    return [(row[0], row[1]) for row in rows]
+            {"ids": term_ids},
+        ).scalar_one()
+    )
 
 
 def search_names(session: Session, *, query: str, limit: int) -> list[NameMatch]:
-    """Best matching persons for a (possibly misspelt or partial) name, best first."""
+    """Best matching live persons for a (possibly misspelt or partial) name, best first."""
     normalized = normalize_name(query)
-    if len(normalized.replace(" ", "")) < 2:
+    words = list(dict.fromkeys(normalized.split()))[:MAX_WORDS]
+    if not words or len(normalized.replace(" ", "")) < 2:
         return []
-    seen: dict[str, float] = {}
-    for person_id, search_text in candidate_rows(session, normalized):
-        if person_id in seen:
+    expansions: dict[str, dict[int, float]] = {}
+    sizes: dict[str, int] = {}
+    for word in words:
+        terms = similar_terms(session, word)
+        if terms:
+            expansions[word] = {term_id: similarity for term_id, _, similarity in terms}
+            sizes[word] = _posting_counts(session, list(expansions[word]))
+    if not expansions:
+        return []
+    ordered = sorted(expansions, key=lambda w: sizes[w])
+    # Candidates come from the selective words; broad words (common first names) only score.
+    seeds = [w for w in ordered if sizes[w] <= BROAD_WORD] or ordered[:1]
+    word_scores: dict[str, dict[str, float]] = defaultdict(dict)
+    candidates: set[str] = set()
+    for word in seeds:
+        for person_id, term_id in _postings(session, list(expansions[word]), None):
+            previous = word_scores[person_id].get(word, 0.0)
+            word_scores[person_id][word] = max(previous, expansions[word][term_id])
+            candidates.add(person_id)
+    for word in ordered:
+        if word in seeds or not candidates:
             continue
-        seen[person_id] = score(normalized, search_text)
+        for person_id, term_id in _postings(session, list(expansions[word]), candidates):
+            previous = word_scores[person_id].get(word, 0.0)
+            word_scores[person_id][word] = max(previous, expansions[word][term_id])
+    shortlist = sorted(candidates, key=lambda pid: (-sum(word_scores[pid].values()), pid))[
+        : CANDIDATES + 100
+    ]
+    if not shortlist:
+        return []
+    rows = session.execute(
+        select(Person.id, Person.search_text).where(
+            Person.id.in_(bindparam("ids", expanding=True)), Person.deleted_at.is_(None)
+        ),
+        {"ids": shortlist},
+    ).all()
     ranked = sorted(
-        (NameMatch(pid, s) for pid, s in seen.items() if s >= MIN_SCORE),
+        (NameMatch(row[0], score(normalized, row[1])) for row in rows),
         key=lambda match: (-match.score, match.person_id),
     )
-    return ranked[:limit]
+    return [match for match in ranked if match.score >= MIN_SCORE][:limit]

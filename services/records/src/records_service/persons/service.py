@@ -17,7 +17,6 @@ from records_service.incidents.models import Incident
 from records_service.persons import search
 from records_service.persons.models import IncidentPerson, Person, PersonRole
 from records_service.persons.schemas import PersonCreate, PersonPublic, PersonUpdate
-from records_service.sequences import PERSON_SEARCH_KEY, take_numbers
 from servicekit.errors import Conflict, Forbidden, NotFound, UnprocessableContent
 from servicekit.security import Principal
 
@@ -129,10 +128,10 @@ def create_person(session: Session, *, actor: Actor, payload: PersonCreate) -> P
         created_at=now,
         updated_at=now,
     )
-    person.search_key = take_numbers(session, name=PERSON_SEARCH_KEY)
     _index_fields(person)
     session.add(person)
     session.flush()
+    search.index_person_terms(session, person_id=person.id, search_text=person.search_text)
     actor.audit(session, action="person.create", target_type="person", target_id=person.id)
     return person
 
@@ -165,6 +164,7 @@ def update_person(
     _index_fields(person)
     person.updated_at = utcnow()
     flush_or_412(session)
+    search.index_person_terms(session, person_id=person.id, search_text=person.search_text)
     actor.audit(
         session,
         action="person.update",
