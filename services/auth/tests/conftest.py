@@ -128,10 +128,13 @@ class AuthHelper:
         return user
 
     def code(self, username: str) -> str:
-        """A code not used before: the current step, else the next one the server allows."""
+        """A code not used before: the current step, else the next one the server allows.
+
+        Never the previous step: the server may already be one step further when it checks.
+        """
         secret = self.totp_secrets[username]
         current = int(self.clock.now().timestamp()) // 30
-        step = max(current - 1, self._last_step.get(username, 0) + 1)
+        step = max(current, self._last_step.get(username, 0) + 1)
         if step > current + 1:
             self.clock.advance(seconds=30)
             return self.code(username)

@@ -144,3 +144,21 @@ def test_citizen_registers_and_signs_in_without_a_second_factor(auth) -> None:
         "/api/v1/auth/register", json={"email": "not-an-email", "password": STRONG}
     )
     assert not_email.status_code == 422
+
+
+def test_create_with_idempotency_key_replays_the_first_answer(auth) -> None:
+    admin = auth.admin_headers()
+    body = {"username": "yara", "password": STRONG, "roles": ["analyst"], "station_id": "ST-2"}
+    headers = {**admin, "Idempotency-Key": "create-yara-1"}
+    first = auth.client.post("/api/v1/auth/users", headers=headers, json=body)
+    assert first.status_code == 201, first.text
+    again = auth.client.post("/api/v1/auth/users", headers=headers, json=body)
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Location"] == first.headers["Location"]
+    other = auth.client.post(
+        "/api/v1/auth/users", headers=headers, json={**body, "username": "zack"}
+    )
+    assert other.status_code == 409
+    # Without the key, a repeat is an ordinary duplicate.
+    assert auth.client.post("/api/v1/auth/users", headers=admin, json=body).status_code == 409

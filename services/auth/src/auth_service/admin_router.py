@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from auth_service import users
 from auth_service.audit import record
 from auth_service.clock import as_utc
 from auth_service.context import AuthContextDep, RequestMetaDep
+from auth_service.idempotency import IdempotentCreate
 from auth_service.keys import retire_expired_keys, rotate_signing_key
 from auth_service.models import AuditEntry, SigningKey
 from auth_service.schemas import (
@@ -41,7 +43,7 @@ def _etag(user: UserPublic, response: Response) -> UserPublic:
     "/users",
     response_model=UserPublic,
     status_code=status.HTTP_201_CREATED,
-    summary="Create a staff (or citizen) account",
+    summary="Create a staff (or citizen) account (Idempotency-Key accepted)",
 )
 def create_user(
     body: UserCreate,
@@ -49,8 +51,19 @@ def create_user(
     session: SessionDep,
     context: AuthContextDep,
     meta: RequestMetaDep,
-    response: Response,
-) -> UserPublic:
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    idempotent = IdempotentCreate(
+        session,
+        key=idempotency_key,
+        subject=admin.subject,
+        route="POST /api/v1/auth/users",
+        payload=body.model_dump(mode="json"),
+        now=context.clock.now(),
+    )
+    replay = idempotent.claim()
+    if replay is not None:
+        return replay
     users.check_password(
         context, body.password, user_inputs=[body.username, body.display_name, body.email or ""]
     )
@@ -77,8 +90,10 @@ def create_user(
         details={"roles": list(user.roles), "station_id": user.station_id},
         now=now,
     )
-    response.headers["Location"] = f"/api/v1/auth/users/{user.id}"
-    return _etag(users.to_public(user), response)
+    public = users.to_public(user).model_dump(mode="json")
+    headers = {"Location": f"/api/v1/auth/users/{user.id}", "ETag": f'"{user.version}"'}
+    idempotent.store(status_code=201, body=public, headers=headers)
+    return JSONResponse(public, status_code=201, headers=headers)
 
 
 @router.get("/users", response_model=Page[UserPublic], summary="List users (cursor pages)")

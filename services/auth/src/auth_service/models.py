@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -136,6 +137,22 @@ class ServiceAccount(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class IdempotencyRecord(Base):
+    """The first answer to a create sent with an Idempotency-Key, per caller."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("subject", "key", name="uq_idempotency_keys_subject_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_headers: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class AuditEntry(AuditEntryMixin, Base):
     __tablename__ = "audit_entries"
 
@@ -145,6 +162,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "EnrolmentTicket",
+    "IdempotencyRecord",
     "LoginFailure",
     "RefreshToken",
     "ServiceAccount",
