@@ -194,7 +194,7 @@ def _key_public(key: SigningKey) -> SigningKeyPublic:
     return SigningKeyPublic(
         kid=key.kid,
         algorithm=key.algorithm,
-        status=key_status,  # type: ignore[arg-type]
+        status=key_status,
         created_at=as_utc(key.created_at),
         rotated_out_at=as_utc(key.rotated_out_at) if key.rotated_out_at else None,
         retire_after=as_utc(key.retire_after) if key.retire_after else None,
