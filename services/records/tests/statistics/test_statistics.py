@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from records_service.db import utcnow
 from records_service.imports.cleaning import CleanIncident
@@ -185,3 +185,60 @@ def test_bad_frames_are_rejected(client: TestClient, staff: dict[str, str]) -> N
     naive = {"from": "2024-01-01T00:00:00"}
     assert client.get(COUNTS, params=naive, headers=staff).status_code == 422
     assert client.get(COUNTS, params={"bucket": "fortnight"}, headers=staff).status_code == 422
+
+
+@pytest.mark.parametrize("bucket", [None, "hour", "day", "week", "month", "year", "hour_of_week"])
+def test_in_memory_counts_equal_sql_group_by(client: TestClient, bucket: str | None) -> None:
+    from records_service.statistics.columns import IncidentColumns
+    from records_service.statistics.service import (
+        Bucket,
+        Dimension,
+        StatisticsQuery,
+        count_rows,
+    )
+
+    database = client.app.state.database  # type: ignore[attr-defined]
+    seed(database)
+    query = StatisticsQuery(
+        start=START - timedelta(days=40), end=END,
+        group_by=(Dimension.AREA, Dimension.STATUS),
+        bucket=Bucket(bucket) if bucket else None,
+        filters={Dimension.CATEGORY: ("assault", "theft", "robbery")},
+    )  # fmt: skip
+    columns = IncidentColumns()
+    with database.session(write=False) as session:
+        columns.refresh(session)
+        assert columns.count_rows(query) == count_rows(session, query)
+
+
+def test_counts_follow_changes_and_deletions(client: TestClient, staff: dict[str, str]) -> None:
+    from records_service.sequences import next_change_seq
+
+    database = client.app.state.database  # type: ignore[attr-defined]
+    rows = seed(database)
+    params = {"from": START.isoformat(), "to": END.isoformat(), "group_by": "category"}
+    before = as_counter(client.get(COUNTS, params=params, headers=staff).json(), ["category"])
+    with database.session() as session:
+        target = (
+            session.execute(
+                select(Incident)
+                .where(
+                    Incident.category == "assault",
+                    Incident.occurred_from >= START,
+                    Incident.occurred_from < END,
+                    Incident.deleted_at.is_(None),
+                )
+                .limit(2)
+            )
+            .scalars()
+            .all()
+        )
+        target[0].category = "robbery"
+        target[0].change_seq = next_change_seq(session)
+        session.flush()
+        target[1].deleted_at = utcnow()
+        target[1].change_seq = next_change_seq(session)
+    after = as_counter(client.get(COUNTS, params=params, headers=staff).json(), ["category"])
+    assert after[("assault",)] == before[("assault",)] - 2
+    assert after[("robbery",)] == before[("robbery",)] + 1
+    assert len(rows) > 0

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
 
+from records_service.statistics.columns import IncidentColumns
 from records_service.statistics.service import (
     PUBLIC_MIN_CELL,
     Bucket,
@@ -92,34 +97,59 @@ def _aware(value: datetime, name: str) -> datetime:
 FrameDep = Annotated[StatisticsQuery, Depends(frame_query)]
 
 
+_CREATE_LOCK = threading.Lock()
+
+
+def incident_columns(request: Request) -> IncidentColumns:
+    """This process's columnar copy of the incidents (made on first use)."""
+    state = request.app.state
+    with _CREATE_LOCK:
+        columns: IncidentColumns | None = getattr(state, "incident_columns", None)
+        if columns is None:
+            columns = IncidentColumns()
+            state.incident_columns = columns
+    return columns
+
+
+@contextmanager
+def current_columns(request: Request, session: Session) -> Iterator[IncidentColumns]:
+    """The columns brought up to date, held for this request's counting."""
+    columns = incident_columns(request)
+    with columns.lock:
+        columns.refresh(session)
+        yield columns
+
+
 @router.get("/counts")
 def staff_counts(
+    request: Request,
     session: SessionDep,
     _principal: StaffDep,
     query: FrameDep,
     compare: Annotated[bool, Query(description="add the change vs the previous period")] = True,
 ) -> dict[str, Any]:
     """Incident counts by any dimensions and time bucket, with the previous equal period."""
-    return counts(session, query, compare=compare)
+    with current_columns(request, session) as columns:
+        return counts(columns.count_rows, query, compare=compare)
 
 
 @router.get("/top-areas")
 def staff_top_areas(
+    request: Request,
     session: SessionDep,
     _principal: StaffDep,
     query: FrameDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict[str, Any]:
     """The areas with most incidents in the frame, with their change vs the previous period."""
-    return {
-        "from": query.start.isoformat(),
-        "to": query.end.isoformat(),
-        "areas": top_areas(session, query, limit=limit),
-    }
+    with current_columns(request, session) as columns:
+        areas = top_areas(columns.count_rows, query, limit=limit)
+    return {"from": query.start.isoformat(), "to": query.end.isoformat(), "areas": areas}
 
 
 @router.get("/public/counts")
 def public_counts(
+    request: Request,
     session: SessionDep,
     _principal: OptionalPrincipal,
     query: FrameDep,
@@ -134,4 +164,6 @@ def public_counts(
             "Public statistics group by category, area and premises type only.",
             errors=[{"field": "group_by", "message": f"not public: {', '.join(not_public)}"}],
         )
-    return suppress(counts(session, query, compare=True), threshold=min_cell)
+    with current_columns(request, session) as columns:
+        answer = counts(columns.count_rows, query, compare=True)
+    return suppress(answer, threshold=min_cell)

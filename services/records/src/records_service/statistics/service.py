@@ -14,7 +14,7 @@ subtracting the others from the total.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -188,9 +188,17 @@ def change(current: int, previous: int) -> dict[str, Any]:
     }
 
 
-def counts(session: Session, query: StatisticsQuery, *, compare: bool) -> dict[str, Any]:
+RowCounter = Callable[[StatisticsQuery], list[CountRow]]
+
+
+def sql_counter(session: Session) -> RowCounter:
+    """Counting by GROUP BY in the database."""
+    return lambda query: count_rows(session, query)
+
+
+def counts(rows_for: RowCounter, query: StatisticsQuery, *, compare: bool) -> dict[str, Any]:
     """The counts answer for staff: rows, total, and the change versus the previous period."""
-    rows = count_rows(session, query)
+    rows = rows_for(query)
     # Every counted incident falls in exactly one row (a missing value is a row of its own).
     answer_total = sum(r.count for r in rows)
     answer: dict[str, Any] = {
@@ -203,49 +211,44 @@ def counts(session: Session, query: StatisticsQuery, *, compare: bool) -> dict[s
     }
     if compare:
         previous_query = query.previous
-        previous_total = total(session, previous_query)
         answer["previous_period"] = {
             "from": _iso(previous_query.start),
             "to": _iso(previous_query.end),
         }
-        answer["change"] = change(answer_total, previous_total)
         if query.bucket is None and query.group_by:
-            before = {tuple(r.keys.values()): r.count for r in count_rows(session, previous_query)}
+            before_rows = rows_for(previous_query)
+            before = {tuple(r.keys.values()): r.count for r in before_rows}
             for row in answer["rows"]:
                 key = tuple(row[d.value] for d in query.group_by)
                 row["change"] = change(row["count"], before.get(key, 0))
+            previous_total = sum(r.count for r in before_rows)
+        else:
+            plain = StatisticsQuery(
+                start=previous_query.start, end=previous_query.end, filters=query.filters
+            )
+            previous_total = sum(r.count for r in rows_for(plain))
+        answer["change"] = change(answer_total, previous_total)
     return answer
 
 
-def top_areas(session: Session, query: StatisticsQuery, *, limit: int) -> list[dict[str, Any]]:
+def top_areas(rows_for: RowCounter, query: StatisticsQuery, *, limit: int) -> list[dict[str, Any]]:
     """The areas with most incidents in the frame, with their previous-period change."""
     area_query = StatisticsQuery(
         start=query.start, end=query.end, group_by=(Dimension.AREA,), filters=query.filters
     )
-    statement = (
-        _grouped(area_query, session.get_bind().dialect.name)
-        .where(Incident.area.is_not(None))
-        .order_by(literal_column("n").desc(), Incident.area)
-        .limit(limit)
-    )
-    rows = session.execute(statement).all()
-    areas = [row.area for row in rows]
+    current = [r for r in rows_for(area_query) if r.keys["area"] is not None]
+    current.sort(key=lambda r: (-r.count, r.keys["area"]))
+    current = current[:limit]
     previous: dict[str, int] = {}
-    if areas:
-        before = area_query.previous
-        previous_statement = (
-            select(Incident.area, func.count().label("n"))
-            .where(and_(*_where(before)), Incident.area.in_(areas))
-            .group_by(Incident.area)
-        )
-        previous = {row.area: int(row.n) for row in session.execute(previous_statement)}
+    if current:
+        previous = {r.keys["area"]: r.count for r in rows_for(area_query.previous)}
     return [
         {
-            "area": row.area,
-            "count": int(row.n),
-            "change": change(int(row.n), previous.get(row.area, 0)),
+            "area": r.keys["area"],
+            "count": r.count,
+            "change": change(r.count, previous.get(r.keys["area"], 0)),
         }
-        for row in rows
+        for r in current
     ]
 
 
