@@ -199,6 +199,7 @@ def main() -> int:
         for url in targets.values():
             wait_ready(url)
         runs: list[Run] = []
+        load_before = os.getloadavg()[0]
         for connections in (args.connections, args.connections * 10):
             for target, url in targets.items():
                 wrk(url, connections=connections, duration=2, target=target)  # warm up
@@ -220,11 +221,11 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
         shutil.rmtree(tmp, ignore_errors=True)
-    report(runs, args)
+    report(runs, args, load=(load_before, os.getloadavg()[0]))
     return 0
 
 
-def report(runs: list[Run], args: argparse.Namespace) -> None:
+def report(runs: list[Run], args: argparse.Namespace, *, load: tuple[float, float]) -> None:
     by = {(r.target, r.connections): r for r in runs}
     base, high = args.connections, args.connections * 10
     lines = [
@@ -232,7 +233,8 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `uv run python bench/gateway_overhead.py "
         f"--duration {args.duration} --connections {args.connections}` on this machine "
-        f"({os.cpu_count()} CPUs, shared with other work while it ran). wrk, 1 thread, "
+        f"({os.cpu_count()} CPUs shared with other work: 1-minute load average {load[0]:.1f} "
+        f"before, {load[1]:.1f} after). wrk, 1 thread, "
         f"{args.duration} s per run after a 2 s warm-up; the upstream is a one-route service built "
         "with servicekit (bench/gateway_upstream.py), one uvicorn worker; the gateway is one "
         "uvicorn worker with its rate limiter, breaker, edge checks and access log on; nginx is one "

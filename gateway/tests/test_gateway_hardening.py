@@ -263,6 +263,8 @@ def built_ui(tmp_path):
     (dist / "assets").mkdir(parents=True)
     (dist / "index.html").write_text("<!doctype html><div id=root></div>")
     (dist / "assets" / "app.js").write_text("console.log('ui')")
+    (dist / "swagger").mkdir()
+    (dist / "swagger" / "swagger-ui-bundle.js").write_text("/* swagger */")
     (tmp_path / "secret.txt").write_text("not for you")
     return dist
 
@@ -276,3 +278,6 @@ def test_web_ui_served_with_spa_fallback(make_gateway, built_ui) -> None:
     assert "immutable" in asset.headers["cache-control"]
     escaped = gateway.get("/..%2Fsecret.txt")
     assert "not for you" not in escaped.text
+    docs = gateway.get("/docs").text
+    assert "/swagger/swagger-ui-bundle.js" in docs
+    assert "cdn.jsdelivr.net" not in docs

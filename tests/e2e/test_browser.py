@@ -84,6 +84,14 @@ def system(
         capture_output=True,
         timeout=120,
     )
+    # A small synthetic city, so the statistics and maps have something to show.
+    subprocess.run(
+        [*cli, "seed-demo", "--generator", "--count", "3000", "--no-users"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     log = (data / "up.log").open("wb")
     proc = subprocess.Popen(
         [*cli, "up", "--no-seed", "--ready-timeout", "180"],
@@ -174,10 +182,10 @@ def page(browser, system: System):
     context.close()
 
 
-def _shot(page, name: str) -> None:
+def _shot(page, name: str, *, full_page: bool = True) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(300)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def _sign_in_enrolling(page, username: str, password: str, shot: str | None = None) -> None:
@@ -319,6 +327,17 @@ def test_main_pages_render_for_each_role_and_on_a_phone(browser, system: System)
     page.get_by_test_id("total").wait_for()
     page.locator("canvas").first.wait_for()
     _shot(page, "09-statistics")
+
+    # Hotspots: bring hotspots' copy of the incidents up to date, then draw Gi* cells.
+    synced = page.evaluate(
+        "fetch('/api/v1/hotspots/sync', {method: 'POST', headers: "
+        "{Authorization: 'Bearer ' + sessionStorage.getItem('sh.access')}}).then(r => r.status)"
+    )
+    assert synced == 200
+    page.goto("/hotspots")
+    page.select_option("select >> nth=1", "3650")
+    page.locator("path.leaflet-interactive").first.wait_for(timeout=90_000)
+    _shot(page, "16-hotspots")
     context.close()
 
     context = browser.new_context(base_url=system.url, viewport={"width": 1280, "height": 860})
@@ -335,6 +354,11 @@ def test_main_pages_render_for_each_role_and_on_a_phone(browser, system: System)
     page.goto("/review")
     page.locator("h1", has_text="Review queue").wait_for()
     _shot(page, "12-review-queue")
+    # One API document for every service, rendered without internet access.
+    page.goto("/docs")
+    for service in ("auth", "records", "prediction", "hotspots"):
+        page.locator(f".opblock-tag-section h3 >> text={service}").first.wait_for()
+    _shot(page, "15-api-docs", full_page=False)
     context.close()
 
     phone = browser.new_context(

@@ -185,6 +185,16 @@ def create_app(
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
+        """Swagger UI for the merged document; its files come with the built web UI."""
+        local = settings.web_dist / "swagger"
+        if (local / "swagger-ui-bundle.js").is_file():
+            return get_swagger_ui_html(
+                openapi_url="/openapi.json",
+                title="Stationhouse API",
+                swagger_js_url="/swagger/swagger-ui-bundle.js",
+                swagger_css_url="/swagger/swagger-ui.css",
+                swagger_favicon_url="/swagger/favicon-32x32.png",
+            )
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Stationhouse API")
 
     @app.get("/config.json", include_in_schema=False)
