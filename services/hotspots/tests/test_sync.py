@@ -116,6 +116,7 @@ def synced_client(
         client_id="hotspots",
         client_secret="s3cret-value",
         sync_page_size=2,
+        sync_interval_seconds=0,
     )
     app = create_app(settings, verifier=token_factory.verifier())
     with TestClient(app) as client:
@@ -243,3 +244,35 @@ def test_only_analysts_and_admins_may_trigger_a_sync(
         "/api/v1/hotspots/sync", headers=token_factory.headers(roles=["officer"])
     )
     assert response.status_code == 403
+
+
+def test_background_sync_pulls_the_feed_periodically(
+    records: tuple[FakeRecords, str], database_url: str, token_factory: TokenFactory
+) -> None:
+    import time
+
+    from hotspots_service.models import Base
+
+    state, url = records
+    state.add(_incident(1))
+    settings = Settings(
+        database_url=database_url,
+        auth_url=url,
+        records_url=url,
+        client_id="hotspots",
+        client_secret="s3cret-value",
+        sync_interval_seconds=0.2,
+    )
+    app = create_app(settings, verifier=token_factory.verifier())
+    try:
+        with TestClient(app):
+            deadline = time.monotonic() + 10
+            while len(_points(database_url)) < 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(_points(database_url)) == 1
+            state.add(_incident(2))
+            while len(_points(database_url)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(_points(database_url)) == 2
+    finally:
+        clear_tables(database_url, Base.metadata)

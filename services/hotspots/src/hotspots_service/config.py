@@ -23,7 +23,7 @@ class Settings(ServiceSettings):
     records_url: str | None = Field(default=None, description="Base URL of the records service")
     sync_page_size: int = Field(default=5000, ge=1, le=10000, description="Export feed page size")
     sync_interval_seconds: float = Field(
-        default=0.0, ge=0.0, description="Background sync period; 0 turns it off"
+        default=300.0, ge=0.0, description="Background sync period; 0 turns it off"
     )
     epsg: int | None = Field(
         default=None,

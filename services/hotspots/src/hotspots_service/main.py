@@ -26,14 +26,15 @@ log = get_logger(__name__)
 
 async def _periodic_sync(app: FastAPI, interval: float) -> None:
     """Pull the export feed every `interval` seconds, off the event loop."""
+    await asyncio.sleep(min(5.0, interval))  # let records come up after a joint start
     while True:
-        await asyncio.sleep(interval)
         try:
             await anyio.to_thread.run_sync(sync_once, app.state.database, app.state.records_feed)
         except ProblemError:
             pass  # already logged and stored as last_error; try again next time
         except Exception:
             log.exception("sync.crashed")
+        await asyncio.sleep(interval)
 
 
 def create_app(

@@ -81,7 +81,7 @@ def hdbscan(
     *,
     min_cluster_size: int,
     min_samples: int | None = None,
-    sample_limit: int = 40_000,
+    sample_limit: int = 12_000,
     seed: int = 0,
 ) -> ClusterResult:
     """HDBSCAN in metres; fitted on a random sample above sample_limit points."""

@@ -74,8 +74,17 @@ def score_ranking(
 class MethodRunner:
     """Scores of one method at successive origins, refitting the learned model as configured."""
 
-    def __init__(self, method: str, *, retrain_every: int, training_origins: int, seed: int):
+    def __init__(
+        self,
+        method: str,
+        *,
+        retrain_every: int,
+        training_origins: int,
+        seed: int,
+        target_bins: int = 1,
+    ):
         self.method = method
+        self.target_bins = target_bins
         self.retrain_every = retrain_every
         self.training_origins = training_origins
         self.seed = seed
@@ -90,7 +99,10 @@ class MethodRunner:
         if self.method == "gbm":
             if self._model is None or self._since_fit >= self.retrain_every:
                 self._model = fit_boosted(
-                    view, training_origins=self.training_origins, seed=self.seed
+                    view,
+                    training_origins=self.training_origins,
+                    target_bins=self.target_bins,
+                    seed=self.seed,
                 )
                 self._since_fit = 0
             self._since_fit += 1
@@ -109,6 +121,7 @@ def backtest(
     shares: tuple[float, ...] = DEFAULT_SHARES,
     retrain_every: int = 4,
     training_origins: int = 26,
+    target_bins: int = 1,
     seed: int = 0,
     keep_rankings: bool = False,
     progress: Progress = _quiet,
@@ -142,7 +155,11 @@ def backtest(
     ).astype(int)
     runners = {
         m: MethodRunner(
-            m, retrain_every=retrain_every, training_origins=training_origins, seed=seed
+            m,
+            retrain_every=retrain_every,
+            training_origins=training_origins,
+            seed=seed,
+            target_bins=target_bins,
         )
         for m in methods
     }

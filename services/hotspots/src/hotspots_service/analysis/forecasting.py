@@ -227,23 +227,38 @@ class BoostedModel:
 
 
 def fit_boosted(
-    view: PastView, *, training_origins: int = 26, seed: int = 0, max_iter: int = 150
+    view: PastView,
+    *,
+    training_origins: int = 26,
+    target_bins: int = 1,
+    zero_keep: float = 0.25,
+    seed: int = 0,
+    max_iter: int = 120,
 ) -> BoostedModel:
-    """Fit on the `training_origins` bins before the view's origin (targets all in the past)."""
+    """Fit on the `training_origins` bins before the view's origin (targets all in the past).
+
+    The target is the count in the `target_bins` bins after each training origin, per bin, so
+    a smoother label still ends before the view's origin. Cells with no incident in the target
+    window are subsampled (kept with probability zero_keep, weighted up by 1/zero_keep).
+    """
     study = np.flatnonzero(view.study)
-    xs, ys = [], []
-    first = max(view.bins_for_days(365) // 2, view.n_bins - training_origins)
-    for target in range(first, view.n_bins):
-        feats = _features(view, target)[study]
-        xs.append(feats)
-        ys.append(view.bin_counts(target)[study])
-    if not xs:
+    rng = np.random.default_rng(seed)
+    xs, ys, ws = [], [], []
+    last = view.n_bins - target_bins
+    first = max(view.bins_for_days(365) // 2, last - training_origins + 1)
+    for target in range(first, last + 1):
+        label = view.window(target_bins, end=target + target_bins)[study] / target_bins
+        keep = (label > 0) | (rng.random(study.size) < zero_keep)
+        xs.append(_features(view, target)[study][keep])
+        ys.append(label[keep])
+        ws.append(np.where(label[keep] > 0, 1.0, 1.0 / zero_keep))
+    if not xs or sum(y.sum() for y in ys) <= 0:
         raise ValueError("not enough history before the origin to train the model")
     x_train = np.vstack(xs)
     y_train = np.concatenate(ys)
     model = HistGradientBoostingRegressor(
         loss="poisson",
-        learning_rate=0.06,
+        learning_rate=0.08,
         max_iter=max_iter,
         max_leaf_nodes=31,
         min_samples_leaf=100,
@@ -251,7 +266,7 @@ def fit_boosted(
         early_stopping=False,
         random_state=seed,
     )
-    model.fit(x_train, y_train)
+    model.fit(x_train, y_train, sample_weight=np.concatenate(ws))
     return BoostedModel(model, trained_until=view.origin, training_rows=len(y_train))
 
 
