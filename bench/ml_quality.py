@@ -49,7 +49,7 @@ EXTRA = ["pub_id", "park_id", "ps_id"]
 BENCH_GRIDS: dict[str, dict[str, list[Any]]] = {
     "logistic_regression": {"model__C": [0.1, 1.0]},
     "decision_tree": {"model__max_depth": [10, 16], "model__min_samples_leaf": [20, 50]},
-    "random_forest": {"model__max_depth": [18, None], "model__min_samples_leaf": [2, 5]},
+    "random_forest": {"model__max_depth": [20, None], "model__min_samples_leaf": [3]},
     "gradient_boosting": {"model__learning_rate": [0.1], "model__max_leaf_nodes": [31, 63]},
 }
 

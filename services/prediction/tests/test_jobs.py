@@ -11,9 +11,9 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from servicekit.db import normalize_url
 from prediction_service.jobs.models import TrainingJob
 from prediction_service.jobs.service import create_job
+from servicekit.db import normalize_url
 
 API = "/api/v1/prediction"
 
@@ -32,15 +32,18 @@ def _job(kind: str, status: str, **extra: object) -> TrainingJob:
     )
 
 
-def test_database_refuses_a_second_active_job_of_a_kind(client: TestClient, database_url: str) -> None:
+def test_database_refuses_a_second_active_job_of_a_kind(
+    client: TestClient, database_url: str
+) -> None:
     engine = create_engine(normalize_url(database_url))
     with Session(engine) as session:
         session.add(_job("classifier", "running"))
         session.commit()
     # A second replica writing directly still cannot start another one of the same kind...
-    with Session(engine) as session, pytest.raises(IntegrityError):
+    with Session(engine) as session:
         session.add(_job("classifier", "queued"))
-        session.commit()
+        with pytest.raises(IntegrityError):
+            session.commit()
     # ...but other kinds, and finished jobs of the same kind, are fine.
     with Session(engine) as session:
         session.add(_job("forecast_week", "queued"))
@@ -99,10 +102,15 @@ def test_job_of_a_vanished_worker_is_failed_and_frees_the_kind(
     with Session(engine) as session:
         session.add(_job("forecast_week", "running", heartbeat_at=old, started_at=old))
         session.commit()
-    assert client.post(f"{API}/jobs", json={"kind": "forecast_week"}, headers=analyst).status_code == 409
+    assert (
+        client.post(f"{API}/jobs", json={"kind": "forecast_week"}, headers=analyst).status_code
+        == 409
+    )
     client.app.state.job_runner.supervise()  # type: ignore[attr-defined]
     with Session(engine) as session:
-        statuses = session.scalars(select(TrainingJob.status).where(TrainingJob.kind == "forecast_week")).all()
+        statuses = session.scalars(
+            select(TrainingJob.status).where(TrainingJob.kind == "forecast_week")
+        ).all()
     assert statuses == ["failed"]
     started = client.post(f"{API}/jobs", json={"kind": "forecast_week"}, headers=analyst)
     assert started.status_code == 202

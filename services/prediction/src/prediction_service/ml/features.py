@@ -28,13 +28,15 @@ MISSING_CATEGORY = "unknown"
 PLACE_DECIMALS = 4
 CELL_DEGREES = 0.005
 CELL_WINDOW_DAYS = 365
-_KEY_SHIFT = np.int64(1) << np.int64(33)  # seconds since 1970 fit in 33 bits until 2242
+_KEY_SHIFT = np.int64(1) << np.int64(33)  # seconds since 1900 fit in 33 bits until 2172
+_EPOCH_1900 = 2_208_988_800
 
 
 def _seconds(values: pd.Series) -> np.ndarray:
-    """UTC seconds since the epoch of a datetime-like series."""
+    """UTC seconds since 1900-01-01 (so old, late-reported incidents stay positive)."""
     stamps = pd.to_datetime(values, utc=True)
-    return (stamps.astype("int64") // 1_000_000_000).to_numpy(dtype=np.int64)
+    seconds = (stamps.astype("int64") // 1_000_000_000).to_numpy(dtype=np.int64) + _EPOCH_1900
+    return np.clip(seconds, 0, int(_KEY_SHIFT) - 1)
 
 
 def _place_codes(lat: np.ndarray, lon: np.ndarray, *, step: float) -> np.ndarray:

@@ -51,21 +51,18 @@ class SyncResult:
 class ServiceTokenSource:
     """Client-credentials access tokens from auth, reused until shortly before they expire."""
 
-    def __init__(
-        self, *, client: httpx.AsyncClient, auth_url: str, client_id: str, client_secret: str
-    ) -> None:
-        self._client = client
+    def __init__(self, *, auth_url: str, client_id: str, client_secret: str) -> None:
         self._url = auth_url.rstrip("/") + TOKEN_PATH
         self._client_id = client_id
         self._client_secret = client_secret
         self._token: str | None = None
         self._expires_at = 0.0
 
-    async def token(self, *, fresh: bool = False) -> str:
+    async def token(self, client: httpx.AsyncClient, *, fresh: bool = False) -> str:
         if not fresh and self._token and time.monotonic() < self._expires_at - 30:
             return self._token
         try:
-            response = await self._client.post(
+            response = await client.post(
                 self._url,
                 data={
                     "grant_type": "client_credentials",
@@ -199,6 +196,7 @@ class IncidentSync:
         self.settings = settings
         self.database = database
         self._transport = transport
+        self._token_source: ServiceTokenSource | None = None
 
     @property
     def configured(self) -> bool:
@@ -222,12 +220,7 @@ class IncidentSync:
         if self._transport is not None:
             kwargs["transport"] = self._transport
         async with make_http_client(**kwargs) as client:
-            tokens = ServiceTokenSource(
-                client=client,
-                auth_url=s.auth_url,
-                client_id=s.client_id,
-                client_secret=s.client_secret,
-            )
+            tokens = self._tokens(s.auth_url, s.client_secret)
             cursor = await run_in_threadpool(self._cursor)
             while max_pages is None or result.pages < max_pages:
                 body = await self._fetch(client, tokens, cursor)
@@ -244,6 +237,13 @@ class IncidentSync:
             "sync.finished", upserted=result.upserted, deleted=result.deleted, pages=result.pages
         )
         return result
+
+    def _tokens(self, auth_url: str, client_secret: str) -> ServiceTokenSource:
+        if self._token_source is None:
+            self._token_source = ServiceTokenSource(
+                auth_url=auth_url, client_id=self.settings.client_id, client_secret=client_secret
+            )
+        return self._token_source
 
     def _cursor(self) -> str | None:
         with self.database.session() as session:
@@ -269,7 +269,7 @@ class IncidentSync:
         if cursor:
             params["cursor"] = cursor
         for attempt in range(2):
-            token = await tokens.token(fresh=attempt > 0)
+            token = await tokens.token(client, fresh=attempt > 0)
             try:
                 response = await client.get(
                     url,
