@@ -15,7 +15,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -26,8 +26,10 @@ CANDIDATES = 200
 MIN_SCORE = 60.0
 MIN_TERM_SIMILARITY = 70.0
 TERMS_PER_WORD = 12
-# A word carried by more persons than this only narrows the candidates, it does not add them.
-BROAD_WORD = 5000
+# Besides the most selective word, words carried by at most this many persons add candidates;
+# broader ones (common first names) only score the candidates found.
+SEED_WORD = 300
+LENGTH_SLACK = 3
 MAX_WORDS = 6
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
@@ -110,25 +112,24 @@ def similar_terms(session: Session, word: str) -> list[tuple[int, str, float]]:
             {"w": word},
         ).all()
     else:
+        # No bm25 ranking (it costs more than it saves on a small vocabulary): every word
+        # sharing a trigram and of a similar length, ranked by rapidfuzz below.
         rows = session.execute(
             text(
-                "SELECT t.id, t.term FROM (SELECT rowid AS id FROM person_name_terms_fts"
-                " WHERE person_name_terms_fts MATCH :q ORDER BY rank LIMIT 300) f"
-                " JOIN person_name_terms t ON t.id = f.id"
+                "SELECT t.id, t.term FROM person_name_terms_fts f"
+                " JOIN person_name_terms t ON t.id = f.rowid"
+                " WHERE person_name_terms_fts MATCH :q AND length(t.term) BETWEEN :lo AND :hi"
             ),
-            {"q": _fts_query(word)},
+            {"q": _fts_query(word), "lo": len(word) - LENGTH_SLACK, "hi": len(word) + LENGTH_SLACK},
         ).all()
-    scored = []
-    for term_id, term in rows:
-        similarity = max(
-            fuzz.ratio(word, term),
-            # Partial words ("okon" for "okonkwo") count, a little lower.
-            fuzz.ratio(word, term[: len(word)]) * 0.9 if len(term) > len(word) + 1 else 0.0,
-        )
-        if similarity >= MIN_TERM_SIMILARITY:
-            scored.append((term_id, term, similarity))
-    scored.sort(key=lambda item: -item[2])
-    return scored[:TERMS_PER_WORD]
+    matches = process.extract(
+        word,
+        {term_id: term for term_id, term in rows},
+        scorer=fuzz.ratio,
+        limit=TERMS_PER_WORD,
+        score_cutoff=MIN_TERM_SIMILARITY,
+    )
+    return [(term_id, term, similarity) for term, similarity, term_id in matches]
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def search_names(session: Session, *, query: str, limit: int) -> list[NameMatch]
         return []
     ordered = sorted(expansions, key=lambda w: sizes[w])
     # Candidates come from the selective words; broad words (common first names) only score.
-    seeds = [w for w in ordered if sizes[w] <= BROAD_WORD] or ordered[:1]
+    seeds = ordered[:1] + [w for w in ordered[1:] if sizes[w] <= SEED_WORD]
     word_scores: dict[str, dict[str, float]] = defaultdict(dict)
     candidates: set[str] = set()
     for word in seeds:
