@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 STRONG = "copper kettle sings at dawn"
+STRONG_PASSWORD = "violet tractor hums under nine moons"  # what make_user sets
 
 
 def test_admin_creates_a_staff_user_who_then_must_enrol(auth) -> None:
@@ -162,3 +163,31 @@ def test_create_with_idempotency_key_replays_the_first_answer(auth) -> None:
     assert other.status_code == 409
     # Without the key, a repeat is an ordinary duplicate.
     assert auth.client.post("/api/v1/auth/users", headers=admin, json=body).status_code == 409
+
+
+def test_user_changes_their_password_and_other_sessions_end(auth) -> None:
+    auth.make_user("zoe@example.org", roles=("citizen",), station_id=None, enrol_totp=False)
+    here = auth.login_ok("zoe@example.org")
+    elsewhere = auth.login_ok("zoe@example.org")
+    url = "/api/v1/auth/password"
+    new = "amber lighthouse under quiet snow"
+    wrong = auth.client.post(
+        url, headers=auth.bearer(here), json={"current_password": "nope", "new_password": new}
+    )
+    assert wrong.status_code == 400
+    weak = auth.client.post(
+        url,
+        headers=auth.bearer(here),
+        json={"current_password": STRONG_PASSWORD, "new_password": "password123"},
+    )
+    assert weak.status_code == 422
+    changed = auth.client.post(
+        url,
+        headers=auth.bearer(here),
+        json={"current_password": STRONG_PASSWORD, "new_password": new},
+    )
+    assert changed.status_code == 204, changed.text
+    assert auth.login("zoe@example.org", STRONG_PASSWORD).status_code == 401
+    assert auth.login("zoe@example.org", new).status_code == 200
+    assert auth.refresh(elsewhere["refresh_token"]).status_code == 401
+    assert auth.refresh(here["refresh_token"]).status_code == 200

@@ -19,13 +19,14 @@ from auth_service.schemas import (
     EnrolmentSecret,
     EnrolmentStart,
     Me,
+    PasswordChange,
     RefreshTokenBody,
     TokenResponse,
     UserPublic,
 )
 from auth_service.tokens import IssuedTokens
 from servicekit.db import SessionDep
-from servicekit.errors import BadRequest
+from servicekit.errors import BadRequest, Forbidden
 from servicekit.security import ROLE_CITIZEN, CurrentPrincipal
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -179,6 +180,28 @@ def register(
         now=now,
     )
     return users.to_public(user)
+
+
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Change your own password (your other sessions end)",
+)
+def change_password(
+    body: PasswordChange, principal: CurrentPrincipal, context: AuthContextDep, meta: RequestMetaDep
+) -> Response:
+    if principal.subject.startswith("svc:"):
+        raise Forbidden("Service accounts have no password to change.")
+    sid = principal.claims.get("sid")
+    service.change_password(
+        context,
+        user_id=principal.subject,
+        session_id=str(sid) if sid else None,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        meta=meta,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=Me, summary="Who the access token belongs to")

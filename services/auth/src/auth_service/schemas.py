@@ -42,6 +42,11 @@ class EnrolmentSecret(BaseModel):
     period: int = 30
 
 
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
 class EnrolmentConfirm(BaseModel):
     enrolment_token: str = Field(min_length=1, max_length=512)
     code: str = Field(min_length=6, max_length=10)

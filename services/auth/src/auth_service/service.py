@@ -31,7 +31,7 @@ from auth_service.tokens import (
     start_session,
     token_hash,
 )
-from servicekit.errors import ProblemError
+from servicekit.errors import BadRequest, Forbidden, ProblemError
 from servicekit.logging import get_logger
 from servicekit.security import ROLE_SERVICE, STAFF_ROLES
 
@@ -409,3 +409,58 @@ def client_credentials_login(
     if not ok:
         raise InvalidClient("Unknown client or wrong client secret.")
     return IssuedTokens(token, expires_in)
+
+
+def change_password(
+    context: AuthContext,
+    *,
+    user_id: str,
+    session_id: str | None,
+    current_password: str,
+    new_password: str,
+    meta: RequestMeta,
+) -> None:
+    """A signed-in user changes their password; their other sessions end."""
+    from auth_service.tokens import revoke_user_sessions
+    from auth_service.users import check_password
+
+    with context.database.session(write=False) as session:
+        found = session.get(User, user_id)
+        if found is None or found.disabled_at is not None:
+            raise Forbidden("Only a signed-in user can change their password.")
+        snapshot = _Snapshot(found.id, found.password_hash)
+        inputs = [found.username, found.email or "", found.display_name]
+    current_ok = context.hasher.verify(current_password, snapshot.password_hash)
+    if current_ok:
+        check_password(context, new_password, user_inputs=inputs)
+        if new_password == current_password:
+            raise BadRequest("The new password must differ from the current one.")
+    new_hash = context.hasher.hash(new_password) if current_ok else None
+    with context.database.session() as session:
+        user = session.get(User, user_id, with_for_update=True)
+        now = context.clock.now()
+        if user is None:
+            raise Forbidden("Only a signed-in user can change their password.")
+        if new_hash is None or user.password_hash != snapshot.password_hash:
+            _record_failure(
+                session, context, user=user, reason="password_change", now=now, meta=meta
+            )
+        else:
+            user.password_hash = new_hash
+            user.updated_at = now
+            user.version += 1
+            revoke_user_sessions(
+                session, user_id=user.id, now=now, reason="password_changed", keep=session_id
+            )
+            record(
+                session,
+                meta=meta,
+                actor=user.username,
+                actor_roles=user.roles,
+                action="password.changed",
+                target_type="user",
+                target_id=user.id,
+                now=now,
+            )
+            return
+    raise BadRequest("The current password is not correct.")

@@ -188,11 +188,18 @@ def revoke_by_refresh_token(session: Session, *, presented: str, now: datetime) 
     return auth_session.id
 
 
-def revoke_user_sessions(session: Session, *, user_id: str, now: datetime, reason: str) -> int:
+def revoke_user_sessions(
+    session: Session, *, user_id: str, now: datetime, reason: str, keep: str | None = None
+) -> int:
+    """End every open session of a user (but `keep`, the caller's own, when given)."""
+    query = update(AuthSession).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(AuthSession.id != keep)
     result = session.execute(
-        update(AuthSession)
-        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason=reason)
-        .execution_options(synchronize_session=False)
+        query.values(revoked_at=now, revoked_reason=reason).execution_options(
+            synchronize_session=False
+        )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
