@@ -148,3 +148,21 @@ def test_person_reads_are_audited(client: TestClient, auth) -> None:
     assert [e["action"] for e in entries] == ["person.read", "person.create"]
     assert entries[0]["actor"] == "pc-reader"
     assert entries[0]["source_ip"]
+
+
+def test_accused_only_on_a_submitted_report(client: TestClient, auth) -> None:
+    officer = auth("officer")
+    person = make_person(client, officer, given_name="Carl", family_name="Ames")
+    incident = make_incident(client, officer, category="robbery")
+    url = f"{INCIDENTS}/{incident['id']}/persons"
+    early = client.post(url, json={"person_id": person["id"], "role": "accused"}, headers=officer)
+    assert early.status_code == 409
+    etag = client.get(f"{INCIDENTS}/{incident['id']}", headers=officer).headers["ETag"]
+    submitted = client.post(
+        f"{INCIDENTS}/{incident['id']}/review",
+        json={"action": "submit"},
+        headers={**officer, "If-Match": etag},
+    )
+    assert submitted.status_code == 200
+    later = client.post(url, json={"person_id": person["id"], "role": "accused"}, headers=officer)
+    assert later.status_code == 201

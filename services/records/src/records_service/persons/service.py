@@ -13,7 +13,7 @@ from records_service import access, taxonomy
 from records_service.audit import Actor
 from records_service.concurrency import flush_or_412
 from records_service.db import utcnow
-from records_service.incidents.models import Incident
+from records_service.incidents.models import Incident, ReviewStatus
 from records_service.persons import search
 from records_service.persons.models import IncidentPerson, Person, PersonRole
 from records_service.persons.schemas import PersonCreate, PersonPublic, PersonUpdate
@@ -239,6 +239,12 @@ def link_person(
     person = session.get(Person, person_id)
     if person is None or person.deleted_at is not None:
         raise NotFound("No such person.")
+    if role == PersonRole.ACCUSED.value and incident.review_status in (
+        ReviewStatus.DRAFT.value,
+        ReviewStatus.RETURNED.value,
+    ):
+        # Auditors of other systems found people charged on reports never filed.
+        raise Conflict("Submit the report before recording an accused person.")
     link = IncidentPerson(
         incident_id=incident.id,
         person_id=person.id,
