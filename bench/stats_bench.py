@@ -134,6 +134,11 @@ def main() -> None:
     rows = []
     every: list[float] = []
     with TestClient(app) as client:
+        # The first statistics request of a process loads the in-memory columns.
+        _, first_path, first_params = queries()[0]
+        started = time.perf_counter()
+        client.get(first_path, params=first_params, headers=headers).raise_for_status()
+        cold_ms = (time.perf_counter() - started) * 1000
         for name, path, params in queries():
             client.get(path, params=params, headers=headers).raise_for_status()  # warm
             times = []
@@ -162,7 +167,14 @@ def main() -> None:
         "| --- | ---: | ---: | ---: |",
     ]
     lines += [f"| {n} | {p50:.0f} | {p95:.0f} | {mx:.0f} |" for n, p50, p95, mx in rows]
-    lines += ["", f"Overall p95: {overall:.0f} ms (target <= 200 ms)."]
+    lines += [
+        "",
+        f"Overall p95: {overall:.0f} ms (target <= 200 ms).",
+        "",
+        f"First statistics request of the process (loads the in-memory columns of all "
+        f"{args.incidents:,} incidents): {cold_ms:,.0f} ms; later requests only read the "
+        "incidents changed since (by change sequence).",
+    ]
     text_out = "\n".join(lines) + "\n"
     print(text_out)
     args.out.parent.mkdir(parents=True, exist_ok=True)

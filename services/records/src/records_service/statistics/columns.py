@@ -11,6 +11,7 @@ numbers on SQLite and PostgreSQL because the arithmetic is the same Python code 
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,6 +71,9 @@ class IncidentColumns:
         self.alive = np.empty(0, dtype=bool)
         self.codes = {d: np.empty(0, dtype=np.int32) for d in DIMENSIONS}
         self.vocabularies = {d: _Vocabulary.empty() for d in DIMENSIONS}
+        # Positions in time order and the times in that order (rebuilt after changes).
+        self._order: np.ndarray | None = None
+        self._sorted_seconds: np.ndarray | None = None
 
     def refresh(self, session: Session) -> None:
         """Read every incident changed since the last refresh (all of them the first time)."""
@@ -94,6 +98,8 @@ class IncidentColumns:
                 return
 
     def _apply(self, rows: list[Any]) -> None:
+        self._order = None
+        self._sorted_seconds = None
         fresh: list[Any] = []
         for row in rows:
             position = self.positions.get(row.id)
@@ -126,44 +132,61 @@ class IncidentColumns:
             new_codes = np.fromiter((vocabulary.code(r[4 + offset]) for r in fresh), np.int32)
             self.codes[dimension] = np.concatenate([self.codes[dimension], new_codes])
 
-    def mask(self, query: StatisticsQuery) -> np.ndarray:
-        """Incidents counted by `query`: alive, in the frame, passing the filters."""
-        selected = (
-            self.alive & (self.seconds >= _epoch(query.start)) & (self.seconds < _epoch(query.end))
+    def selected(self, query: StatisticsQuery) -> np.ndarray:
+        """Positions counted by `query`: alive, in the frame, passing the filters."""
+        if self._order is None or self._sorted_seconds is None:
+            self._order = np.argsort(self.seconds, kind="stable")
+            self._sorted_seconds = self.seconds[self._order]
+        low, high = np.searchsorted(
+            self._sorted_seconds, [_epoch(query.start), _epoch(query.end)], side="left"
         )
+        positions = self._order[low:high]
+        keep = self.alive[positions]
         for dimension, values in query.filters.items():
             vocabulary = self.vocabularies[dimension]
             wanted = [vocabulary.codes[v] for v in values if v in vocabulary.codes]
-            selected &= np.isin(self.codes[dimension], np.array(wanted, dtype=np.int32))
-        return selected
+            lookup = np.zeros(len(vocabulary.values), dtype=bool)
+            lookup[wanted] = True
+            keep &= lookup[self.codes[dimension][positions]]
+        return positions[keep]
 
     def count_rows(self, query: StatisticsQuery) -> list[CountRow]:
         """Counts per bucket and group, in the same shape and order as the SQL version."""
-        selected = self.mask(query)
+        positions = self.selected(query)
         keys: list[np.ndarray] = []
         sizes: list[int] = []
+        bucket_base = 0
         if query.bucket is not None:
-            bucket_keys = bucket_numbers(query.bucket, self.seconds[selected])
-            bucket_base = int(bucket_keys.min()) if bucket_keys.size else 0
-            keys.append(bucket_keys - bucket_base)
-            sizes.append(int(bucket_keys.max()) - bucket_base + 1 if bucket_keys.size else 1)
+            bucket_keys = bucket_numbers(query.bucket, self.seconds[positions])
+            if bucket_keys.size:
+                bucket_base = int(bucket_keys.min())
+                keys.append(bucket_keys - bucket_base)
+                sizes.append(int(bucket_keys.max()) - bucket_base + 1)
+            else:
+                keys.append(bucket_keys)
+                sizes.append(1)
         for dimension in query.group_by:
-            keys.append(self.codes[dimension][selected].astype(np.int64))
+            keys.append(self.codes[dimension][positions].astype(np.int64))
             sizes.append(len(self.vocabularies[dimension].values))
         if not keys:
-            return [CountRow(keys={}, count=int(selected.sum()))]
-        if not keys[0].size:
+            return [CountRow(keys={}, count=len(positions))]
+        if not positions.size:
             return []
         combined = np.ravel_multi_index(tuple(keys), tuple(sizes))
-        unique, counts = np.unique(combined, return_counts=True)
+        cells = math.prod(sizes)
+        if cells <= max(4 * len(positions), 1_000_000):
+            tally = np.bincount(combined, minlength=cells)
+            unique = np.flatnonzero(tally)
+            counts = tally[unique]
+        else:
+            unique, counts = np.unique(combined, return_counts=True)
         parts = np.unravel_index(unique, tuple(sizes))
         result: list[CountRow] = []
         for position in range(len(unique)):
             labels: dict[str, Any] = {}
             offset = 0
             if query.bucket is not None:
-                number = int(parts[0][position]) + bucket_base
-                labels["bucket"] = bucket_label(query.bucket, number)
+                labels["bucket"] = bucket_label(query.bucket, int(parts[0][position]) + bucket_base)
                 offset = 1
             for index, dimension in enumerate(query.group_by):
                 code = int(parts[offset + index][position])
@@ -194,10 +217,16 @@ def bucket_numbers(bucket: Bucket, seconds: np.ndarray) -> np.ndarray:
         return days - weekday
     if bucket is Bucket.HOUR_OF_WEEK:
         return weekday * 24 + (seconds % SECONDS_PER_DAY) // 3600
-    as_days = days.astype("datetime64[D]")
-    if bucket is Bucket.MONTH:
-        return as_days.astype("datetime64[M]").astype(np.int64)
-    return as_days.astype("datetime64[Y]").astype(np.int64)
+    if not days.size:
+        return days
+    # Month (or year) numbers since 1970 by looking each day up among the period starts.
+    unit = "M" if bucket is Bucket.MONTH else "Y"
+    first = np.datetime64(int(days.min()), "D").astype(f"datetime64[{unit}]")
+    last = np.datetime64(int(days.max()), "D").astype(f"datetime64[{unit}]")
+    periods = np.arange(first, last + 1)
+    starts = periods.astype("datetime64[D]").astype(np.int64)
+    index = np.searchsorted(starts, days, side="right") - 1
+    return periods.astype(np.int64)[index]
 
 
 def bucket_label(bucket: Bucket, number: int) -> str | int:
