@@ -83,3 +83,27 @@ def test_reassignment_moves_write_rights(client: TestClient, auth) -> None:
     entry = {"entry_at": "2026-05-02T09:30:00Z", "text": "Took over."}
     assert client.post(url + "/diary", json=entry, headers=first).status_code == 403
     assert client.post(url + "/diary", json=entry, headers=second).status_code == 201
+
+
+def test_list_cases_by_officer_with_cursor(client: TestClient, auth) -> None:
+    officer = auth("officer", subject="pc-lister")
+    incident = make_incident(client, officer)
+    for n in range(3):
+        created = client.post(
+            CASES, json={"title": f"Case {n}", "incident_ids": [incident["id"]]}, headers=officer
+        )
+        assert created.status_code == 201
+    titles, cursor = [], None
+    while True:
+        params = {
+            "assigned_officer": "pc-lister",
+            "limit": 2,
+            **({"cursor": cursor} if cursor else {}),
+        }
+        page = client.get(CASES, params=params, headers=officer).json()
+        titles += [item["title"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert titles == ["Case 2", "Case 1", "Case 0"]
+    assert client.get(CASES, headers=auth("citizen")).status_code == 403

@@ -16,6 +16,7 @@ from records_service.cases.schemas import (
     CaseAssign,
     CaseCreate,
     CaseIncidentLink,
+    CasePage,
     CaseStatusChange,
     CaseUpdate,
     DiaryEntryCreate,
@@ -80,6 +81,41 @@ def create_case(
         headers={"ETag": answer.headers["ETag"], "Location": answer.headers["Location"]},
     )
     return answer
+
+
+@router.get("", response_model=CasePage, summary="List cases, newest first")
+def list_cases(
+    session: SessionDep,
+    actor: ActorDep,
+    page: PageDep,
+    station_id: Annotated[str | None, Query(max_length=64)] = None,
+    assigned_officer: Annotated[str | None, Query(max_length=128)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+) -> CasePage:
+    access.require_read(actor.principal)
+    after = None
+    if page.cursor is not None:
+        try:
+            after = (datetime.fromisoformat(str(page.cursor[0])), str(page.cursor[1]))
+        except (IndexError, ValueError) as exc:
+            raise BadRequest("The cursor is not valid; start again without it.") from exc
+    rows = service.list_cases(
+        session,
+        principal=actor.principal,
+        station_id=station_id,
+        assigned_officer=assigned_officer,
+        status=status,
+        limit=page.limit,
+        after=after,
+    )
+    next_cursor = None
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        next_cursor = encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id])
+    return CasePage(
+        items=[service.case_view(session, row, actor.principal) for row in rows],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/{case_id}", summary="Read a case")

@@ -65,3 +65,10 @@ class CasePublic(BaseModel):
 class DiaryPage(BaseModel):
     items: list[dict[str, Any]]
     next_cursor: str | None = None
+
+
+class CasePage(BaseModel):
+    """A page of cases; for analysts the masked fields are absent from each item."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None

@@ -263,3 +263,34 @@ def diary_entries(
         )
     statement = statement.order_by(CaseDiaryEntry.entry_at, CaseDiaryEntry.id).limit(limit + 1)
     return list(session.execute(statement).scalars())
+
+
+def list_cases(
+    session: Session,
+    *,
+    principal: Principal,
+    station_id: str | None,
+    assigned_officer: str | None,
+    status: str | None,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> list[Case]:
+    """Newest first; keyset pagination on (created_at, id)."""
+    statement = select(Case)
+    if not principal.has_any("admin"):
+        statement = statement.where(Case.deleted_at.is_(None))
+    if station_id is not None:
+        statement = statement.where(Case.station_id == station_id)
+    if assigned_officer is not None:
+        statement = statement.where(Case.assigned_officer == assigned_officer)
+    if status is not None:
+        statement = statement.where(Case.status == status)
+    if after is not None:
+        statement = statement.where(
+            or_(
+                Case.created_at < after[0],
+                and_(Case.created_at == after[0], Case.id < after[1]),
+            )
+        )
+    statement = statement.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)
+    return list(session.execute(statement).scalars())
