@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from records_service.incidents.models import Incident
@@ -77,23 +76,23 @@ class IncidentColumns:
 
     def refresh(self, session: Session) -> None:
         """Read every incident changed since the last refresh (all of them the first time)."""
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            epoch, marker = "CAST(strftime('%s', occurred_from) AS INTEGER)", "?"
+        else:
+            epoch, marker = "CAST(FLOOR(EXTRACT(EPOCH FROM occurred_from)) AS BIGINT)", "%s"
+        # Plain driver SQL: the initial load reads every incident once.
+        statement = (
+            f"SELECT id, change_seq, {epoch}, deleted_at IS NULL, "
+            f"{', '.join(_COLUMNS[d].key for d in DIMENSIONS)} FROM incidents "
+            f"WHERE change_seq > {marker} ORDER BY change_seq LIMIT {FETCH_CHUNK}"
+        )
         while True:
-            rows = session.execute(
-                select(
-                    Incident.id,
-                    Incident.change_seq,
-                    Incident.occurred_from,
-                    Incident.deleted_at,
-                    *(_COLUMNS[d] for d in DIMENSIONS),
-                )
-                .where(Incident.change_seq > self.last_seq)
-                .order_by(Incident.change_seq)
-                .limit(FETCH_CHUNK)
-            ).all()
+            rows = connection.exec_driver_sql(statement, (self.last_seq,)).fetchall()
             if not rows:
                 return
             self._apply(rows)
-            self.last_seq = rows[-1].change_seq
+            self.last_seq = rows[-1][1]
             if len(rows) < FETCH_CHUNK:
                 return
 
@@ -101,35 +100,29 @@ class IncidentColumns:
         self._order = None
         self._sorted_seconds = None
         fresh: list[Any] = []
+        positions = self.positions
         for row in rows:
-            position = self.positions.get(row.id)
+            position = positions.get(row[0])
             if position is None:
                 fresh.append(row)
                 continue
-            self.seconds[position] = _epoch(row.occurred_from)
-            self.alive[position] = row.deleted_at is None
+            self.seconds[position] = row[2]
+            self.alive[position] = bool(row[3])
             for offset, dimension in enumerate(DIMENSIONS):
-                value = row[4 + offset]
-                self.codes[dimension][position] = self.vocabularies[dimension].code(value)
+                self.codes[dimension][position] = self.vocabularies[dimension].code(row[4 + offset])
         if not fresh:
             return
         start = len(self.seconds)
-        # A row may change twice within one read: keep the last version only.
-        latest: dict[str, Any] = {}
-        for row in fresh:
-            latest[row.id] = row
-        fresh = list(latest.values())
-        for index, row in enumerate(fresh):
-            self.positions[row.id] = start + index
-        self.seconds = np.concatenate(
-            [self.seconds, np.fromiter((_epoch(r.occurred_from) for r in fresh), np.int64)]
-        )
-        self.alive = np.concatenate(
-            [self.alive, np.fromiter((r.deleted_at is None for r in fresh), bool)]
-        )
+        positions.update((row[0], start + index) for index, row in enumerate(fresh))
+        columns = list(zip(*fresh, strict=True))
+        self.seconds = np.concatenate([self.seconds, np.array(columns[2], dtype=np.int64)])
+        self.alive = np.concatenate([self.alive, np.array(columns[3], dtype=bool)])
         for offset, dimension in enumerate(DIMENSIONS):
             vocabulary = self.vocabularies[dimension]
-            new_codes = np.fromiter((vocabulary.code(r[4 + offset]) for r in fresh), np.int32)
+            known = vocabulary.codes
+            for value in set(columns[4 + offset]) - known.keys():
+                vocabulary.code(value)
+            new_codes = np.array([known[v] for v in columns[4 + offset]], dtype=np.int32)
             self.codes[dimension] = np.concatenate([self.codes[dimension], new_codes])
 
     def selected(self, query: StatisticsQuery) -> np.ndarray:
@@ -199,7 +192,9 @@ class IncidentColumns:
 
 
 def _epoch(value: datetime) -> int:
-    return int(value.timestamp())
+    # Incidents are counted by whole seconds: t >= start and t < end, for a whole-second t,
+    # mean t >= ceil(start) and t < ceil(end).
+    return math.ceil(value.timestamp())
 
 
 SECONDS_PER_DAY = 86_400
