@@ -191,3 +191,9 @@ def test_user_changes_their_password_and_other_sessions_end(auth) -> None:
     assert auth.login("zoe@example.org", new).status_code == 200
     assert auth.refresh(elsewhere["refresh_token"]).status_code == 401
     assert auth.refresh(here["refresh_token"]).status_code == 200
+
+
+def test_user_actions_check_the_caller_before_the_user(auth) -> None:
+    missing = "/api/v1/auth/users/00000000-0000-0000-0000-000000000000/unlock"
+    assert auth.client.post(missing).status_code == 401
+    assert auth.client.post(missing, headers=auth.admin_headers()).status_code == 404

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -14,7 +15,7 @@ from auth_service.clock import as_utc
 from auth_service.context import AuthContextDep, RequestMetaDep
 from auth_service.idempotency import IdempotentCreate
 from auth_service.keys import retire_expired_keys, rotate_signing_key
-from auth_service.models import AuditEntry, SigningKey
+from auth_service.models import AuditEntry, SigningKey, User
 from auth_service.schemas import (
     AuditEntryPublic,
     AuditVerification,
@@ -25,7 +26,7 @@ from auth_service.schemas import (
 )
 from servicekit.audit import verify_audit_chain
 from servicekit.db import SessionDep
-from servicekit.errors import Conflict, NotFound
+from servicekit.errors import BadRequest, Conflict, NotFound
 from servicekit.pagination import Page, PageDep, make_page
 from servicekit.security import ROLE_ADMIN, Principal, require_roles
 
@@ -140,48 +141,82 @@ def update_user(
     return _etag(users.to_public(user), response)
 
 
-def _action(name: str):  # type: ignore[no-untyped-def]
-    def endpoint(
-        user_id: str,
-        admin: AdminDep,
-        session: SessionDep,
-        context: AuthContextDep,
-        meta: RequestMetaDep,
-        response: Response,
-    ) -> UserPublic:
-        user = users.get_user(session, user_id, for_update=True)
-        now = context.clock.now()
-        if name == "disable":
-            user = users.set_disabled(
-                session, user=user, disabled=True, actor=admin, meta=meta, now=now
-            )
-        elif name == "enable":
-            user = users.set_disabled(
-                session, user=user, disabled=False, actor=admin, meta=meta, now=now
-            )
-        elif name == "unlock":
-            user = users.unlock(session, user=user, actor=admin, meta=meta, now=now)
-        else:
-            user = users.reset_totp(session, user=user, actor=admin, meta=meta, now=now)
-        return _etag(users.to_public(user), response)
-
-    return endpoint
+UserIdPath = Annotated[str, Path(max_length=36, description="User id")]
 
 
-for _name, _summary in (
-    ("disable", "Disable an account and end its sessions"),
-    ("enable", "Enable a disabled account"),
-    ("unlock", "Unlock an account locked by failed sign-ins"),
-    ("reset-totp", "Forget the second factor; the next sign-in enrols a new one"),
-):
-    router.add_api_route(
-        f"/users/{{user_id}}/{_name}",
-        _action(_name.split("-")[0] if _name != "reset-totp" else "reset-totp"),
-        methods=["POST"],
-        response_model=UserPublic,
-        summary=_summary,
-        name=f"user_{_name.replace('-', '_')}",
+def _locked_user(session: SessionDep, user_id: UserIdPath) -> User:
+    return users.get_user(session, user_id, for_update=True)
+
+
+LockedUserDep = Annotated[User, Depends(_locked_user)]
+
+
+@router.post(
+    "/users/{user_id}/disable",
+    response_model=UserPublic,
+    summary="Disable an account and end its sessions",
+)
+def disable_user(
+    admin: AdminDep,  # first: nobody learns whether a user exists before being authorised
+    user: LockedUserDep,
+    session: SessionDep,
+    context: AuthContextDep,
+    meta: RequestMetaDep,
+    response: Response,
+) -> UserPublic:
+    user = users.set_disabled(
+        session, user=user, disabled=True, actor=admin, meta=meta, now=context.clock.now()
     )
+    return _etag(users.to_public(user), response)
+
+
+@router.post("/users/{user_id}/enable", response_model=UserPublic, summary="Enable an account")
+def enable_user(
+    admin: AdminDep,  # first: nobody learns whether a user exists before being authorised
+    user: LockedUserDep,
+    session: SessionDep,
+    context: AuthContextDep,
+    meta: RequestMetaDep,
+    response: Response,
+) -> UserPublic:
+    user = users.set_disabled(
+        session, user=user, disabled=False, actor=admin, meta=meta, now=context.clock.now()
+    )
+    return _etag(users.to_public(user), response)
+
+
+@router.post(
+    "/users/{user_id}/unlock",
+    response_model=UserPublic,
+    summary="Unlock an account locked by failed sign-ins",
+)
+def unlock_user(
+    admin: AdminDep,  # first: nobody learns whether a user exists before being authorised
+    user: LockedUserDep,
+    session: SessionDep,
+    context: AuthContextDep,
+    meta: RequestMetaDep,
+    response: Response,
+) -> UserPublic:
+    user = users.unlock(session, user=user, actor=admin, meta=meta, now=context.clock.now())
+    return _etag(users.to_public(user), response)
+
+
+@router.post(
+    "/users/{user_id}/reset-totp",
+    response_model=UserPublic,
+    summary="Forget the second factor; the next sign-in enrols a new one",
+)
+def reset_user_totp(
+    admin: AdminDep,  # first: nobody learns whether a user exists before being authorised
+    user: LockedUserDep,
+    session: SessionDep,
+    context: AuthContextDep,
+    meta: RequestMetaDep,
+    response: Response,
+) -> UserPublic:
+    user = users.reset_totp(session, user=user, actor=admin, meta=meta, now=context.clock.now())
+    return _etag(users.to_public(user), response)
 
 
 def _key_public(key: SigningKey) -> SigningKeyPublic:
@@ -226,8 +261,6 @@ def list_keys(
 def rotate_keys(
     admin: AdminDep, session: SessionDep, context: AuthContextDep, meta: RequestMetaDep
 ) -> SigningKeyPublic:
-    from datetime import timedelta
-
     now = context.clock.now()
     retired = retire_expired_keys(session, now=now)
     keep = timedelta(
@@ -313,8 +346,6 @@ def list_audit(
     if page.cursor:
         after = page.cursor[0] if page.cursor else None
         if not isinstance(after, int):
-            from servicekit.errors import BadRequest
-
             raise BadRequest("The cursor is not valid; start again without it.")
         query = query.where(AuditEntry.id < after)
     if action:
