@@ -17,6 +17,7 @@ from auth_service.idempotency import IdempotentCreate
 from auth_service.keys import retire_expired_keys, rotate_signing_key
 from auth_service.models import AuditEntry, SigningKey, User
 from auth_service.schemas import (
+    PLAIN_TEXT,
     AuditEntryPublic,
     AuditVerification,
     SigningKeyPublic,
@@ -31,6 +32,8 @@ from servicekit.pagination import Page, PageDep, make_page
 from servicekit.security import ROLE_ADMIN, Principal, require_roles
 
 AdminDep = Annotated[Principal, Depends(require_roles(ROLE_ADMIN))]
+UserIdPath = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{1,36}$", description="User id")]
+KidPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Key id")]
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth admin"])
 
@@ -102,14 +105,16 @@ def list_users(
     _admin: AdminDep,
     session: SessionDep,
     page: PageDep,
-    role: Annotated[str | None, Query(max_length=20)] = None,
-    station_id: Annotated[str | None, Query(max_length=64)] = None,
+    role: Annotated[str | None, Query(max_length=20, pattern=PLAIN_TEXT)] = None,
+    station_id: Annotated[str | None, Query(max_length=64, pattern=PLAIN_TEXT)] = None,
 ) -> Page[UserPublic]:
     return users.list_users(session, page=page, role=role, station_id=station_id)
 
 
 @router.get("/users/{user_id}", response_model=UserPublic, summary="One user")
-def get_user(user_id: str, _admin: AdminDep, session: SessionDep, response: Response) -> UserPublic:
+def get_user(
+    user_id: UserIdPath, _admin: AdminDep, session: SessionDep, response: Response
+) -> UserPublic:
     return _etag(users.to_public(users.get_user(session, user_id)), response)
 
 
@@ -119,7 +124,7 @@ def get_user(user_id: str, _admin: AdminDep, session: SessionDep, response: Resp
     summary="Change a user's roles, station or name (If-Match required)",
 )
 def update_user(
-    user_id: str,
+    user_id: UserIdPath,
     body: UserUpdate,
     admin: AdminDep,
     session: SessionDep,
@@ -139,9 +144,6 @@ def update_user(
         now=context.clock.now(),
     )
     return _etag(users.to_public(user), response)
-
-
-UserIdPath = Annotated[str, Path(max_length=36, description="User id")]
 
 
 def _locked_user(session: SessionDep, user_id: UserIdPath) -> User:
@@ -294,7 +296,11 @@ def rotate_keys(
     summary="Retire a rotated-out key now (e.g. suspected compromise): its tokens stop working",
 )
 def retire_key(
-    kid: str, admin: AdminDep, session: SessionDep, context: AuthContextDep, meta: RequestMetaDep
+    kid: KidPath,
+    admin: AdminDep,
+    session: SessionDep,
+    context: AuthContextDep,
+    meta: RequestMetaDep,
 ) -> SigningKeyPublic:
     key = session.get(SigningKey, kid, with_for_update=True)
     if key is None:
@@ -339,8 +345,8 @@ def list_audit(
     _admin: AdminDep,
     session: SessionDep,
     page: PageDep,
-    action: Annotated[str | None, Query(max_length=100)] = None,
-    target_id: Annotated[str | None, Query(max_length=100)] = None,
+    action: Annotated[str | None, Query(max_length=100, pattern=PLAIN_TEXT)] = None,
+    target_id: Annotated[str | None, Query(max_length=100, pattern=PLAIN_TEXT)] = None,
 ) -> Page[AuditEntryPublic]:
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
     if page.cursor:

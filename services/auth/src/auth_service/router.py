@@ -14,6 +14,7 @@ from auth_service.exceptions import UnsupportedGrantType
 from auth_service.keys import jwks_document
 from auth_service.models import User
 from auth_service.schemas import (
+    PLAIN_TEXT,
     CitizenRegister,
     EnrolmentConfirm,
     EnrolmentSecret,
@@ -58,14 +59,14 @@ def token(
     context: AuthContextDep,
     meta: RequestMetaDep,
     grant_type: Annotated[str, Form(max_length=40)],
-    username: Annotated[str | None, Form(max_length=254)] = None,
+    username: Annotated[str | None, Form(max_length=254, pattern=PLAIN_TEXT)] = None,
     password: Annotated[str | None, Form(max_length=1024)] = None,
     totp: Annotated[
         str | None,
         Form(max_length=10, description="6-digit code from the authenticator (staff, enrolled)"),
     ] = None,
     refresh_token: Annotated[str | None, Form(max_length=512)] = None,
-    client_id: Annotated[str | None, Form(max_length=64)] = None,
+    client_id: Annotated[str | None, Form(max_length=64, pattern=PLAIN_TEXT)] = None,
     client_secret: Annotated[str | None, Form(max_length=512)] = None,
     scope: Annotated[str | None, Form(max_length=500)] = None,
 ) -> JSONResponse:

@@ -13,6 +13,8 @@ from servicekit.security import ROLE_CITIZEN, STAFF_ROLES
 
 AssignableRole = Literal["admin", "supervisor", "officer", "analyst", "citizen"]
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{1,253}$"
+# No control characters (PostgreSQL refuses NUL in text; nobody needs the others).
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
 
 
 class TokenResponse(BaseModel):
@@ -68,10 +70,10 @@ class UserCreate(BaseModel):
 
     username: str = Field(pattern=USERNAME_PATTERN, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
-    display_name: str = Field(default="", max_length=200)
+    display_name: str = Field(default="", max_length=200, pattern=PLAIN_TEXT)
     email: EmailStr | None = None
     roles: list[AssignableRole] = Field(min_length=1, max_length=5)
-    station_id: str | None = Field(default=None, min_length=1, max_length=64)
+    station_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=PLAIN_TEXT)
 
     _roles = field_validator("roles")(classmethod(lambda cls, v: _check_roles(v)))
 
@@ -83,7 +85,7 @@ class CitizenRegister(BaseModel):
 
     email: EmailStr
     password: str = Field(min_length=1, max_length=1024)
-    display_name: str = Field(default="", max_length=200)
+    display_name: str = Field(default="", max_length=200, pattern=PLAIN_TEXT)
 
 
 class UserUpdate(BaseModel):
@@ -92,8 +94,8 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     roles: list[AssignableRole] | None = Field(default=None, min_length=1, max_length=5)
-    station_id: str | None = Field(default=None, min_length=1, max_length=64)
-    display_name: str | None = Field(default=None, max_length=200)
+    station_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=PLAIN_TEXT)
+    display_name: str | None = Field(default=None, max_length=200, pattern=PLAIN_TEXT)
 
     _roles = field_validator("roles")(
         classmethod(lambda cls, v: None if v is None else _check_roles(v))
