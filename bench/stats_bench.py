@@ -134,11 +134,16 @@ def main() -> None:
     rows = []
     every: list[float] = []
     with TestClient(app) as client:
-        # The first statistics request of a process loads the in-memory columns.
+        # The first statistics request of a process starts loading the in-memory columns on
+        # a worker thread and is answered by SQL GROUP BY meanwhile.
         _, first_path, first_params = queries()[0]
         started = time.perf_counter()
         client.get(first_path, params=first_params, headers=headers).raise_for_status()
         cold_ms = (time.perf_counter() - started) * 1000
+        columns = app.state.incident_columns
+        while not columns.ready:
+            time.sleep(0.2)
+        load_seconds = columns.load_seconds or 0.0
         for name, path, params in queries():
             client.get(path, params=params, headers=headers).raise_for_status()  # warm
             times = []
@@ -171,9 +176,11 @@ def main() -> None:
         "",
         f"Overall p95: {overall:.0f} ms (target <= 200 ms).",
         "",
-        f"First statistics request of the process (loads the in-memory columns of all "
-        f"{args.incidents:,} incidents): {cold_ms:,.0f} ms; later requests only read the "
-        "incidents changed since (by change sequence).",
+        f"First statistics request of the process: {cold_ms:,.0f} ms (answered by SQL "
+        f"GROUP BY while the in-memory columns of all {args.incidents:,} incidents load on a "
+        f"worker thread, which took {load_seconds:.1f} s); the timed requests above use the "
+        "columns, which each request first brings up to date by reading the incidents changed "
+        "since (by change sequence).",
     ]
     text_out = "\n".join(lines) + "\n"
     print(text_out)

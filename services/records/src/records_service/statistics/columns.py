@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,8 @@ from records_service.statistics.service import (
     Dimension,
     StatisticsQuery,
 )
+from servicekit.db import Database
+from servicekit.logging import get_logger
 
 DIMENSIONS = tuple(Dimension)
 _COLUMNS = {
@@ -37,6 +40,9 @@ _COLUMNS = {
     Dimension.STATUS: Incident.status,
 }
 FETCH_CHUNK = 50_000
+# Up to this many incidents the first statistics request loads the columns itself.
+SYNC_LOAD_LIMIT = 100_000
+log = get_logger(__name__)
 
 
 @dataclass
@@ -73,6 +79,39 @@ class IncidentColumns:
         # Positions in time order and the times in that order (rebuilt after changes).
         self._order: np.ndarray | None = None
         self._sorted_seconds: np.ndarray | None = None
+        self.ready = False
+        self._loading = False
+        self.load_seconds: float | None = None
+
+    def ensure_loading(self, database: Database, session: Session) -> None:
+        """Load now when the table is small; else start loading on a worker thread (callers
+        count in SQL until `ready`)."""
+        with self.lock:
+            if self.ready or self._loading:
+                return
+            self._loading = True
+            size = session.connection().exec_driver_sql("SELECT count(*) FROM incidents")
+            small = size.scalar_one() <= SYNC_LOAD_LIMIT
+            if small:
+                self.refresh(session)
+                self.ready = True
+                return
+
+        def load() -> None:
+            started = time.perf_counter()
+            try:
+                with database.session(write=False) as own, self.lock:
+                    self.refresh(own)
+                    self.ready = True
+                    self.load_seconds = time.perf_counter() - started
+                log.info("statistics.columns_loaded", incidents=len(self.seconds),
+                         seconds=round(self.load_seconds or 0, 1))  # fmt: skip
+            except Exception:
+                log.exception("statistics.columns_load_failed")
+            finally:
+                self._loading = False
+
+        threading.Thread(target=load, name="statistics-columns", daemon=True).start()
 
     def refresh(self, session: Session) -> None:
         """Read every incident changed since the last refresh (all of them the first time)."""

@@ -16,8 +16,10 @@ from records_service.statistics.service import (
     PUBLIC_MIN_CELL,
     Bucket,
     Dimension,
+    RowCounter,
     StatisticsQuery,
     counts,
+    sql_counter,
     suppress,
     top_areas,
 )
@@ -112,12 +114,17 @@ def incident_columns(request: Request) -> IncidentColumns:
 
 
 @contextmanager
-def current_columns(request: Request, session: Session) -> Iterator[IncidentColumns]:
-    """The columns brought up to date, held for this request's counting."""
+def row_counter(request: Request, session: Session) -> Iterator[RowCounter]:
+    """Count in memory when this process's columns are loaded, else in SQL (same numbers)."""
     columns = incident_columns(request)
-    with columns.lock:
-        columns.refresh(session)
-        yield columns
+    if not columns.ready:
+        columns.ensure_loading(request.app.state.database, session)
+    if columns.ready:
+        with columns.lock:
+            columns.refresh(session)
+            yield columns.count_rows
+    else:
+        yield sql_counter(session)
 
 
 @router.get("/counts")
@@ -129,8 +136,8 @@ def staff_counts(
     compare: Annotated[bool, Query(description="add the change vs the previous period")] = True,
 ) -> dict[str, Any]:
     """Incident counts by any dimensions and time bucket, with the previous equal period."""
-    with current_columns(request, session) as columns:
-        return counts(columns.count_rows, query, compare=compare)
+    with row_counter(request, session) as rows_for:
+        return counts(rows_for, query, compare=compare)
 
 
 @router.get("/top-areas")
@@ -142,8 +149,8 @@ def staff_top_areas(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict[str, Any]:
     """The areas with most incidents in the frame, with their change vs the previous period."""
-    with current_columns(request, session) as columns:
-        areas = top_areas(columns.count_rows, query, limit=limit)
+    with row_counter(request, session) as rows_for:
+        areas = top_areas(rows_for, query, limit=limit)
     return {"from": query.start.isoformat(), "to": query.end.isoformat(), "areas": areas}
 
 
@@ -164,6 +171,6 @@ def public_counts(
             "Public statistics group by category, area and premises type only.",
             errors=[{"field": "group_by", "message": f"not public: {', '.join(not_public)}"}],
         )
-    with current_columns(request, session) as columns:
-        answer = counts(columns.count_rows, query, compare=True)
+    with row_counter(request, session) as rows_for:
+        answer = counts(rows_for, query, compare=True)
     return suppress(answer, threshold=min_cell)
