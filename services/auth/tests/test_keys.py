@@ -86,3 +86,28 @@ def test_refuses_to_start_with_the_wrong_key_encryption_key(client, settings) ->
     )
     with pytest.raises(KeyEncryptionError), TestClient(create_app(other)):
         pass
+
+
+def test_changing_the_key_encryption_key_reseals_everything(auth, settings) -> None:
+    from fastapi.testclient import TestClient
+
+    auth.make_user("otto", roles=("officer",))
+    before = auth.login_ok("otto")
+    old_kek = settings.key_encryption_key.get_secret_value()
+    new_kek = Fernet.generate_key().decode()
+    rotating = settings.model_copy(update={"key_encryption_key": SecretStr(f"{new_kek},{old_kek}")})
+    with TestClient(create_app(rotating, clock=auth.clock)) as client:
+        assert client.get("/api/v1/auth/me", headers=auth.bearer(before)).status_code == 200
+    # Everything is sealed under the new key now: the old one can go.
+    only_new = settings.model_copy(update={"key_encryption_key": SecretStr(new_kek)})
+    with TestClient(create_app(only_new, clock=auth.clock)) as client:
+        response = client.post(
+            "/api/v1/auth/token",
+            data={
+                "grant_type": "password",
+                "username": "otto",
+                "password": "violet tractor hums under nine moons",
+                "totp": auth.code("otto"),
+            },
+        )
+        assert response.status_code == 200, response.text

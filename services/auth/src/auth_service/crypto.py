@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from auth_service.config import Settings
 from servicekit.logging import get_logger
@@ -21,15 +21,21 @@ class KeyEncryptionError(RuntimeError):
 
 
 class SecretBox:
-    """Seals small secrets with Fernet (AES-128-CBC + HMAC-SHA256) under one key."""
+    """Seals small secrets with Fernet (AES-128-CBC + HMAC-SHA256).
 
-    def __init__(self, key: bytes) -> None:
+    The first key seals; older keys after it (comma separated) still open, so the key can be
+    changed: set "new,old", start once (everything is re-sealed under new), then drop old.
+    """
+
+    def __init__(self, key: bytes, *older: bytes) -> None:
         try:
-            self._fernet = Fernet(key)
+            fernets = [Fernet(k) for k in (key, *older)]
         except (ValueError, TypeError) as exc:
             raise KeyEncryptionError(
                 "AUTH_KEY_ENCRYPTION_KEY must be a Fernet key: url-safe base64 of 32 random bytes"
             ) from exc
+        self._fernet = MultiFernet(fernets)
+        self.has_older_keys = bool(older)
         # Stored beside each sealed value so a wrong key is reported as such, not as corruption.
         self.key_id = hashlib.sha256(key).hexdigest()[:16]
 
@@ -44,11 +50,28 @@ class SecretBox:
                 "a stored secret cannot be decrypted with AUTH_KEY_ENCRYPTION_KEY"
             ) from exc
 
+    def reseal(self, sealed: str) -> str:
+        """The same secret sealed under the first (current) key."""
+        try:
+            return self._fernet.rotate(sealed.encode()).decode()
+        except InvalidToken as exc:
+            raise KeyEncryptionError(
+                "a stored secret cannot be decrypted with AUTH_KEY_ENCRYPTION_KEY"
+            ) from exc
+
 
 def secret_box_from(settings: Settings) -> SecretBox:
     """The configured box; refuses to run without a key unless dev keys are allowed."""
     if settings.key_encryption_key is not None and settings.key_encryption_key.get_secret_value():
-        return SecretBox(settings.key_encryption_key.get_secret_value().strip().encode())
+        # "current" or "current,older,...": the first seals, all open.
+        keys = [
+            part.strip().encode()
+            for part in settings.key_encryption_key.get_secret_value().split(",")
+            if part.strip()
+        ]
+        if not keys:
+            raise KeyEncryptionError("AUTH_KEY_ENCRYPTION_KEY is empty")
+        return SecretBox(*keys)
     if settings.allow_dev_key:
         log.warning(
             "auth.insecure_dev_key",

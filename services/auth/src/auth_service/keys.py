@@ -186,3 +186,26 @@ class DatabaseKeysVerifier(JWKSVerifier):
     def forget(self) -> None:
         """Reload on the next verification (this replica just rotated or retired a key)."""
         self._fetched_at = float("-inf")
+
+
+def reseal_all(session: Session, *, box: SecretBox) -> int:
+    """Re-seal every stored secret under the current key-encryption key; how many changed."""
+    from auth_service.models import User
+
+    changed = 0
+    for key in session.scalars(select(SigningKey).with_for_update()):
+        key.private_key_sealed = box.reseal(key.private_key_sealed)
+        key.sealed_with = box.key_id
+        changed += 1
+    users = session.scalars(
+        select(User)
+        .where(or_(User.totp_secret_sealed.is_not(None), User.totp_pending_sealed.is_not(None)))
+        .with_for_update()
+    )
+    for user in users:
+        if user.totp_secret_sealed:
+            user.totp_secret_sealed = box.reseal(user.totp_secret_sealed)
+        if user.totp_pending_sealed:
+            user.totp_pending_sealed = box.reseal(user.totp_pending_sealed)
+        changed += 1
+    return changed

@@ -14,7 +14,7 @@ from auth_service.config import Settings
 from auth_service.context import AuthContext
 from auth_service.crypto import secret_box_from
 from auth_service.db import MIGRATIONS_PATH
-from auth_service.keys import DatabaseKeysVerifier, Signer, ensure_signing_key
+from auth_service.keys import DatabaseKeysVerifier, Signer, ensure_signing_key, reseal_all
 from auth_service.passwords import PasswordHasher
 from auth_service.router import router
 from servicekit.app import create_service_app
@@ -68,6 +68,13 @@ def create_app(
         if is_at_head(database.engine, MIGRATIONS_PATH):
             with database.session() as session:
                 now = clock.now()
+                if box.has_older_keys:
+                    resealed = reseal_all(session, box=box)
+                    log.warning(
+                        "auth.secrets_resealed",
+                        count=resealed,
+                        detail="drop the older AUTH_KEY_ENCRYPTION_KEY entries now",
+                    )
                 key = ensure_signing_key(session, box=box, now=now)
                 # Opening the active key proves AUTH_KEY_ENCRYPTION_KEY is the right one.
                 app.state.auth.signer.private_key(key)
