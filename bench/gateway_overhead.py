@@ -29,11 +29,15 @@ from servicekit.testing import free_port
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results" / "gateway_overhead.md"
-PATH = "/api/v1/records/bench/incident"
+ROUTES = {
+    "one incident": "/api/v1/records/bench/incident",
+    "page of 50": "/api/v1/records/bench/incidents",
+}
 
 
 @dataclass
 class Run:
+    route: str
     target: str
     connections: int
     requests_per_s: float
@@ -43,6 +47,8 @@ class Run:
     max_ms: float
     requests: int
     errors: int
+    gateway_cpu_ms: float = 0.0  # CPU time of the gateway process per request
+    upstream_cpu_ms: float = 0.0  # CPU time of the upstream process per request
 
 
 def _ms(text: str) -> float:
@@ -50,7 +56,12 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, *, connections: int, duration: int, target: str) -> Run:
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, *, connections: int, duration: int, target: str, route: str = "") -> Run:
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s", url],
         capture_output=True,
@@ -69,6 +80,7 @@ def wrk(url: str, *, connections: int, duration: int, target: str) -> Run:
     if non2xx:
         errors += int(non2xx.group(1))
     return Run(
+        route=route,
         target=target,
         connections=connections,
         requests_per_s=float(rps.group(1)) if rps else 0.0,
@@ -191,26 +203,40 @@ def main() -> int:
                 stderr=subprocess.DEVNULL,
             )
         )
-        targets = {
-            "direct": upstream + PATH,
-            "gateway": f"http://127.0.0.1:{gateway_port}{PATH}",
-            "nginx": f"http://127.0.0.1:{nginx_port}{PATH}",
+        bases = {
+            "direct": upstream,
+            "gateway": f"http://127.0.0.1:{gateway_port}",
+            "nginx": f"http://127.0.0.1:{nginx_port}",
         }
-        for url in targets.values():
-            wait_ready(url)
+        for base in bases.values():
+            wait_ready(base + ROUTES["one incident"])
+        upstream_pid, gateway_pid = procs[0].pid, procs[1].pid
         runs: list[Run] = []
         load_before = os.getloadavg()[0]
-        for connections in (args.connections, args.connections * 10):
-            for target, url in targets.items():
-                wrk(url, connections=connections, duration=2, target=target)  # warm up
-                run = wrk(url, connections=connections, duration=args.duration, target=target)
-                runs.append(run)
-                print(
-                    f"{target:8} c={connections:<4} {run.requests_per_s:9.0f} req/s  "
-                    f"p50 {run.p50_ms:7.2f} ms  p90 {run.p90_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  "
-                    f"max {run.max_ms:8.2f} ms  errors {run.errors}",
-                    flush=True,
-                )
+        for route, path in ROUTES.items():
+            for connections in (args.connections, args.connections * 10):
+                for target, base in bases.items():
+                    url = base + path
+                    wrk(url, connections=connections, duration=2, target=target)  # warm up
+                    g0, u0 = cpu_seconds(gateway_pid), cpu_seconds(upstream_pid)
+                    run = wrk(
+                        url,
+                        connections=connections,
+                        duration=args.duration,
+                        target=target,
+                        route=route,
+                    )
+                    if run.requests:
+                        run.gateway_cpu_ms = (cpu_seconds(gateway_pid) - g0) * 1000 / run.requests
+                        run.upstream_cpu_ms = (cpu_seconds(upstream_pid) - u0) * 1000 / run.requests
+                    runs.append(run)
+                    print(
+                        f"{route:13} {target:8} c={connections:<4} {run.requests_per_s:9.0f} req/s  "
+                        f"p50 {run.p50_ms:7.2f} ms  p90 {run.p90_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  "
+                        f"max {run.max_ms:8.2f} ms  errors {run.errors}  "
+                        f"cpu/req gateway {run.gateway_cpu_ms:.2f} ms upstream {run.upstream_cpu_ms:.2f} ms",
+                        flush=True,
+                    )
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
@@ -226,7 +252,7 @@ def main() -> int:
 
 
 def report(runs: list[Run], args: argparse.Namespace, *, load: tuple[float, float]) -> None:
-    by = {(r.target, r.connections): r for r in runs}
+    by = {(r.route, r.target, r.connections): r for r in runs}
     base, high = args.connections, args.connections * 10
     lines = [
         "# Gateway overhead",
@@ -234,40 +260,50 @@ def report(runs: list[Run], args: argparse.Namespace, *, load: tuple[float, floa
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `uv run python bench/gateway_overhead.py "
         f"--duration {args.duration} --connections {args.connections}` on this machine "
         f"({os.cpu_count()} CPUs shared with other work: 1-minute load average {load[0]:.1f} "
-        f"before, {load[1]:.1f} after). wrk, 1 thread, "
-        f"{args.duration} s per run after a 2 s warm-up; the upstream is a one-route service built "
-        "with servicekit (bench/gateway_upstream.py), one uvicorn worker; the gateway is one "
-        "uvicorn worker with its rate limiter, breaker, edge checks and access log on; nginx is one "
-        "worker with upstream keep-alive.",
+        f"before, {load[1]:.1f} after). wrk, 1 thread, {args.duration} s per run after a 2 s "
+        "warm-up. The upstream is a service built with servicekit like every Stationhouse service "
+        "(bench/gateway_upstream.py: request IDs, access log, metrics), one uvicorn worker, with "
+        "two routes: one small incident (~200 B) and a page of 50 incidents (~20 KB). The gateway "
+        "is one uvicorn worker with everything on (edge checks, rate limiter, circuit breaker, "
+        "security headers, access log, metrics); nginx is one worker with upstream keep-alive. "
+        "CPU per request is read from /proc for the gateway and upstream processes.",
         "",
-        "| target | connections | req/s | p50 ms | p90 ms | p99 ms | max ms | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| route | target | conns | req/s | p50 ms | p90 ms | p99 ms | max ms | errors "
+        "| gateway CPU ms/req | upstream CPU ms/req |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in runs:
         lines.append(
-            f"| {r.target} | {r.connections} | {r.requests_per_s:.0f} | {r.p50_ms:.2f} | "
-            f"{r.p90_ms:.2f} | {r.p99_ms:.2f} | {r.max_ms:.2f} | {r.errors} |"
+            f"| {r.route} | {r.target} | {r.connections} | {r.requests_per_s:.0f} | "
+            f"{r.p50_ms:.2f} | {r.p90_ms:.2f} | {r.p99_ms:.2f} | {r.max_ms:.2f} | {r.errors} | "
+            f"{r.gateway_cpu_ms:.2f} | {r.upstream_cpu_ms:.2f} |"
         )
-    lines += ["", "## Against the targets", ""]
-    for c in (base, high):
-        direct, gateway, proxy = by[("direct", c)], by[("gateway", c)], by[("nginx", c)]
-        added = gateway.p50_ms - direct.p50_ms
-        ratio = gateway.requests_per_s / direct.requests_per_s if direct.requests_per_s else 0
+    lines += ["", "## Against the targets (added p50 <= 2 ms, throughput >= 50% of direct)", ""]
+    for route in ROUTES:
+        for c in (base, high):
+            direct = by[(route, "direct", c)]
+            gateway = by[(route, "gateway", c)]
+            proxy = by[(route, "nginx", c)]
+            ratio = gateway.requests_per_s / direct.requests_per_s if direct.requests_per_s else 0
+            nginx_ratio = (
+                proxy.requests_per_s / direct.requests_per_s if direct.requests_per_s else 0
+            )
+            lines.append(
+                f"- {route}, {c} connections: gateway adds **{gateway.p50_ms - direct.p50_ms:.2f} "
+                f"ms** at p50 (nginx {proxy.p50_ms - direct.p50_ms:.2f} ms); gateway throughput "
+                f"**{ratio:.0%}** of direct (nginx {nginx_ratio:.0%}); gateway errors "
+                f"{gateway.errors}, p99 {gateway.p99_ms:.1f} ms, max {gateway.max_ms:.1f} ms."
+            )
+        g_base, g_high = by[(route, "gateway", base)], by[(route, "gateway", high)]
         lines.append(
-            f"- {c} connections: gateway adds **{added:.2f} ms** at p50 (nginx adds "
-            f"{proxy.p50_ms - direct.p50_ms:.2f} ms); gateway throughput is **{ratio:.0%}** of "
-            f"direct (nginx {proxy.requests_per_s / direct.requests_per_s:.0%}); "
-            f"errors {gateway.errors}, p99 {gateway.p99_ms:.1f} ms, max {gateway.max_ms:.1f} ms."
+            f"- {route}, 10x concurrency ({base} -> {high}): gateway {g_base.requests_per_s:.0f} "
+            f"-> {g_high.requests_per_s:.0f} req/s, errors {g_high.errors}, worst request "
+            f"{g_high.max_ms:.0f} ms (a stall would show as a max near wrk's 10 s timeout)."
         )
-    g_base, g_high = by[("gateway", base)], by[("gateway", high)]
-    lines.append(
-        f"- 10x concurrency ({base} → {high}): gateway throughput {g_base.requests_per_s:.0f} → "
-        f"{g_high.requests_per_s:.0f} req/s, errors {g_high.errors}, worst request "
-        f"{g_high.max_ms:.0f} ms (a stall would show as a max near wrk's 10 s timeout)."
-    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[-3:]))
+    header = next(i for i, line in enumerate(lines) if line.startswith("## Against"))
+    print("\n".join(lines[header:]))
     print(f"written to {RESULTS.relative_to(BENCH.parent)}")
 
 
