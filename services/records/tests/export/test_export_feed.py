@@ -188,3 +188,58 @@ def test_bad_cursor_and_limit_are_rejected(client: TestClient, token_factory: To
     assert bad.headers["content-type"] == "application/problem+json"
     assert client.get(FEED, params={"limit": 0}, headers=headers).status_code == 422
     assert client.get(FEED, params={"limit": 10001}, headers=headers).status_code == 422
+
+
+def test_a_writer_cannot_take_a_later_number_while_an_earlier_one_is_uncommitted(
+    client: TestClient, token_factory: TokenFactory
+) -> None:
+    """The skipped-sequence hazard: numbers are taken under a lock held until commit."""
+    import threading
+
+    database = client.app.state.database  # type: ignore[attr-defined]
+    headers = token_factory.headers(roles=["service"])
+    first_unit = database.session()
+    first_session = first_unit.__enter__()
+    (first_id,) = insert_incidents(first_session, incidents=_one("A"), created_by="t1")
+    finished: list[str] = []
+
+    def second_writer() -> None:
+        with database.session() as session:
+            finished.extend(insert_incidents(session, incidents=_one("B"), created_by="t2"))
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    thread.join(timeout=1.0)
+    # The second writer waits for the first's number to be committed.
+    assert thread.is_alive()
+    assert finished == []
+    assert client.get(FEED, headers=headers).text == ""
+    first_unit.__exit__(None, None, None)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    lines = [json.loads(text) for text in client.get(FEED, headers=headers).text.splitlines()]
+    assert [line["id"] for line in lines] == [first_id, finished[0]]
+
+
+def _one(tag: str) -> list[CleanIncident]:
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    return [
+        CleanIncident(
+            source_system="race",
+            source_id=tag,
+            category="theft",
+            source_code=None,
+            occurred_from=when,
+            occurred_to=None,
+            reported_at=when,
+            lat=None,
+            lon=None,
+            area=None,
+            premises_type=None,
+            address=None,
+            station_id="ST-1",
+            status="reported",
+            narrative=None,
+            fingerprint=None,
+        )
+    ]
