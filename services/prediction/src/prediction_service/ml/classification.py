@@ -95,10 +95,9 @@ def _encoder_and_model(
             n_estimators=100, class_weight=class_weight, random_state=seed, n_jobs=1
         )
     if algorithm == "gradient_boosting":
-        # Named pandas output lets the booster treat the encoded columns as native categoricals.
-        ordinal.set_output(transform="pandas")
+        # The encoder puts the categoricals first, so they are columns 0..k-1 for the booster.
         return ordinal, HistGradientBoostingClassifier(
-            categorical_features=list(CATEGORICAL_FEATURES),
+            categorical_features=list(range(len(CATEGORICAL_FEATURES))),
             max_iter=300,
             early_stopping=True,
             validation_fraction=0.1,

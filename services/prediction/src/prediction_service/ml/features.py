@@ -34,7 +34,9 @@ _EPOCH_1900 = 2_208_988_800
 
 def _seconds(values: pd.Series) -> np.ndarray:
     """UTC seconds since 1900-01-01 (so old, late-reported incidents stay positive)."""
-    stamps = pd.to_datetime(values, utc=True)
+    stamps = (
+        values if isinstance(values.dtype, pd.DatetimeTZDtype) else pd.to_datetime(values, utc=True)
+    )
     seconds = (stamps.astype("int64") // 1_000_000_000).to_numpy(dtype=np.int64) + _EPOCH_1900
     return np.clip(seconds, 0, int(_KEY_SHIFT) - 1)
 
