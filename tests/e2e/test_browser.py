@@ -351,9 +351,41 @@ def test_main_pages_render_for_each_role_and_on_a_phone(browser, system: System)
     page.click("div.card:has-text('auth') button:has-text('Verify chain')")
     page.locator(".notice", has_text="Intact").wait_for()
     _shot(page, "11-admin-audit")
+    # An officer's report waits in the review queue; it is approved there, then sealed.
+    reporter = f"officer.{uuid.uuid4().hex[:6]}"
+    _create_user(system, username=reporter, roles=["officer"], password=password)
+    officer = {"Authorization": f"Bearer {_staff_token(system.url, reporter, password)}"}
+    created = httpx.post(
+        system.url + "/api/v1/records/incidents",
+        json={
+            "category": "robbery",
+            "occurred_from": "2026-11-28T18:00:00Z",
+            "narrative": "Phone snatched at the bus stop.",
+        },
+        headers=officer,
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    submitted = httpx.post(
+        system.url + f"/api/v1/records/incidents/{created.json()['id']}/review",
+        json={"action": "submit"},
+        headers={**officer, "If-Match": created.headers["etag"]},
+        timeout=30,
+    )
+    assert submitted.status_code == 200, submitted.text
+    crime_id = created.json()["crime_id"]
     page.goto("/review")
-    page.locator("h1", has_text="Review queue").wait_for()
+    card = page.locator(".card", has_text=crime_id)
+    card.wait_for()
     _shot(page, "12-review-queue")
+    card.locator("input").fill("Checked against the CCTV log.")
+    card.locator("button:has-text('Approve')").click()
+    page.locator(".notice", has_text=f"{crime_id} approved").wait_for()
+    page.goto(f"/incidents/{created.json()['id']}")
+    page.locator(".badge", has_text="Approved").wait_for()
+    page.fill("input[name=seal_reason]", "Court order 2026/114")
+    page.click("button:has-text('Seal record')")
+    page.locator(".badge-sealed").wait_for()
     # One API document for every service, rendered without internet access.
     page.goto("/docs")
     for service in ("auth", "records", "prediction", "hotspots"):
