@@ -30,6 +30,8 @@ TERMS_PER_WORD = 12
 # broader ones (common first names) only score the candidates found.
 SEED_WORD = 300
 LENGTH_SLACK = 3
+NARROW_FROM_LENGTH = 8
+CONFIDENT_SIMILARITY = 80.0
 MAX_WORDS = 6
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
@@ -87,11 +89,55 @@ def _variants(word: str) -> set[str]:
     return variants
 
 
-def _fts_query(word: str) -> str:
+def _quote(gram: str) -> str:
+    return '"' + gram.replace('"', '""') + '"'
+
+
+def _broad_fts_query(word: str) -> str:
+    """Any trigram of the word or of its transpositions: finds every one-edit neighbour."""
     grams: set[str] = set()
     for variant in _variants(word):
         grams |= _trigrams(variant)
-    return " OR ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(grams))
+    return " OR ".join(_quote(gram) for gram in sorted(grams))
+
+
+def _narrow_fts_query(word: str) -> str | None:
+    """At least two of the word's trigrams in common (every pair, OR-ed).
+
+    One edit spoils at most four consecutive trigrams, so a word of eight letters or more keeps
+    two: its one-edit neighbours still match, and far fewer unrelated words do.
+    """
+    grams = sorted(_trigrams(word))
+    if len(word) < NARROW_FROM_LENGTH or len(grams) < 2:
+        return None
+    pairs = [f"({_quote(a)} AND {_quote(b)})" for i, a in enumerate(grams) for b in grams[i + 1 :]]
+    return " OR ".join(pairs)
+
+
+def _sqlite_terms(session: Session, fts_query: str, word: str) -> list[tuple[int, str]]:
+    # The driver's cursor directly: thousands of short rows, no ORM row objects needed.
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(
+            "SELECT t.id, t.term FROM person_name_terms_fts f"
+            " JOIN person_name_terms t ON t.id = f.rowid"
+            " WHERE person_name_terms_fts MATCH ? AND length(t.term) BETWEEN ? AND ?",
+            (fts_query, len(word) - LENGTH_SLACK, len(word) + LENGTH_SLACK),
+        )
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _best(word: str, rows: list[tuple[int, str]]) -> list[tuple[int, str, float]]:
+    matches = process.extract(
+        word,
+        {term_id: term for term_id, term in rows},
+        scorer=fuzz.ratio,
+        limit=TERMS_PER_WORD,
+        score_cutoff=MIN_TERM_SIMILARITY,
+    )
+    return [(term_id, term, similarity) for term, similarity, term_id in matches]
 
 
 def similar_terms(session: Session, word: str) -> list[tuple[int, str, float]]:
@@ -104,32 +150,21 @@ def similar_terms(session: Session, word: str) -> list[tuple[int, str, float]]:
         return [(row[0], row[1], 100.0) for row in rows]
     if dialect == "postgresql":
         session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)"))
-        rows = session.execute(
+        found = session.execute(
             text(
                 "SELECT id, term FROM person_name_terms WHERE term % :w"
                 " ORDER BY similarity(term, :w) DESC LIMIT 300"
             ),
             {"w": word},
         ).all()
-    else:
-        # No bm25 ranking (it costs more than it saves on a small vocabulary): every word
-        # sharing a trigram and of a similar length, ranked by rapidfuzz below.
-        rows = session.execute(
-            text(
-                "SELECT t.id, t.term FROM person_name_terms_fts f"
-                " JOIN person_name_terms t ON t.id = f.rowid"
-                " WHERE person_name_terms_fts MATCH :q AND length(t.term) BETWEEN :lo AND :hi"
-            ),
-            {"q": _fts_query(word), "lo": len(word) - LENGTH_SLACK, "hi": len(word) + LENGTH_SLACK},
-        ).all()
-    matches = process.extract(
-        word,
-        {term_id: term for term_id, term in rows},
-        scorer=fuzz.ratio,
-        limit=TERMS_PER_WORD,
-        score_cutoff=MIN_TERM_SIMILARITY,
-    )
-    return [(term_id, term, similarity) for term, similarity, term_id in matches]
+        return _best(word, [(row[0], row[1]) for row in found])
+    narrow = _narrow_fts_query(word)
+    if narrow is not None:
+        best = _best(word, _sqlite_terms(session, narrow, word))
+        if best and best[0][2] >= CONFIDENT_SIMILARITY:
+            return best
+    # Short words, or nothing close enough: every word sharing a trigram, ranked by rapidfuzz.
+    return _best(word, _sqlite_terms(session, _broad_fts_query(word), word))
 
 
 @dataclass(frozen=True)
