@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -67,6 +68,11 @@ def _public(job: AnalysisJob) -> JobPublic:
         finished_at=job.finished_at,
         result=job.result,
     )
+
+
+def _this_hour() -> datetime:
+    """Default origin of forecasts: now, to the hour, so a cached answer lasts an hour at most."""
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _submit(
@@ -156,6 +162,8 @@ def emerging(
     refresh: Refresh = False,
 ) -> JobPublic:
     """Emerging-hotspot pattern per cell from Gi* over time slices and Mann-Kendall."""
+    if body.end is None:
+        body = body.model_copy(update={"end": _this_hour()})
     return _submit(
         request,
         response,
@@ -177,6 +185,8 @@ def forecast(
     refresh: Refresh = False,
 ) -> JobPublic:
     """Top-risk cells for the next day, week or month covering a share of the area."""
+    if body.as_of is None:
+        body = body.model_copy(update={"as_of": _this_hour()})
     return _submit(
         request,
         response,
@@ -219,6 +229,8 @@ def fairness(
     refresh: Refresh = False,
 ) -> JobPublic:
     """Flagged cells versus recorded crime across area indicators, and a feedback simulation."""
+    if body.as_of is None:
+        body = body.model_copy(update={"as_of": _this_hour()})
     return _submit(
         request,
         response,
