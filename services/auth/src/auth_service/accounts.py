@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from auth_service.audit import record
@@ -50,16 +51,21 @@ def sync_service_accounts(
     for client_id, secret in accounts.items():
         account = session.get(ServiceAccount, client_id, with_for_update=True)
         if account is None:
-            session.add(
-                ServiceAccount(
-                    client_id=client_id,
-                    secret_hash=hasher.hash(secret),
-                    roles=[ROLE_SERVICE],
-                    active=True,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            try:
+                # Replicas starting together may race to create it; the loser keeps going.
+                with session.begin_nested():
+                    session.add(
+                        ServiceAccount(
+                            client_id=client_id,
+                            secret_hash=hasher.hash(secret),
+                            roles=[ROLE_SERVICE],
+                            active=True,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
+            except IntegrityError:
+                continue
         elif not hasher.verify(secret, account.secret_hash) or not account.active:
             account.secret_hash = hasher.hash(secret)
             account.active = True
