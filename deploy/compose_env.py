@@ -18,6 +18,7 @@ SECRETS = {
     # Fernet key: url-safe base64 of 32 random bytes.
     "AUTH_KEY_ENCRYPTION_KEY": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
     "PREDICTION_CLIENT_SECRET": lambda: secrets.token_urlsafe(32),
+    "PREDICTION_ARTIFACT_KEY": lambda: secrets.token_urlsafe(32),
     "HOTSPOTS_CLIENT_SECRET": lambda: secrets.token_urlsafe(32),
 }
 

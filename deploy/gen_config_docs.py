@@ -152,7 +152,8 @@ def settings_variables() -> list[EnvVar]:
                     description=NOT_USED.get(name, " ".join((field.description or "").split())),
                     secret=_is_secret(field.annotation)
                     or "SECRET" in name.split("_")
-                    or name.endswith("_PASSWORD"),
+                    or name.endswith("_PASSWORD")
+                    or (field.description or "").lower().startswith("secret "),
                 )
             )
     return found
