@@ -119,8 +119,11 @@ def test_forecast_features_and_rolling_origin_never_look_ahead() -> None:
     assert set(report["methods"]) == {
         "linear_regression",
         "gradient_boosting",
+        "linear_regression_mean",
+        "gradient_boosting_mean",
         "seasonal_naive",
         "moving_average_13",
+        "moving_average_13_median",
     }
     for row in report["methods"].values():
         assert row["mae"] >= 0

@@ -69,7 +69,10 @@ class ClassifyBatchResponse(BaseModel):
 
 class ForecastPoint(BaseModel):
     period_start: datetime
-    forecast: float
+    forecast: float = Field(
+        description="Point forecast: median of a Poisson with the expected count"
+    )
+    expected: float = Field(description="Expected count (the model's mean)")
     lower: float
     upper: float
 

@@ -297,9 +297,11 @@ def train_forecasters(
                 "first_period": eval_start.isoformat(),
                 "last_period": eval_end.isoformat(),
             },
+            "point_forecast": "median of a Poisson with the model mean (MAE-optimal)",
             "rolling_origin": {
                 dim: {
                     "model": report["methods"][algorithm],
+                    "model_mean": report["methods"][f"{algorithm}_mean"],
                     "seasonal_naive": report["methods"]["seasonal_naive"],
                     f"moving_average_{spec['ma']}": report["methods"][
                         f"moving_average_{spec['ma']}"

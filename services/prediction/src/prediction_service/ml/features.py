@@ -12,6 +12,7 @@ Its fitted state is plain numpy arrays and lists, so it round-trips through skop
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,6 +50,18 @@ def _place_codes(lat: np.ndarray, lon: np.ndarray, *, step: float) -> np.ndarray
     span = np.int64(int(400 / step) + 1)
     codes = (lat_i + span) * (2 * span + 1) + (lon_i + span)
     return np.where(ok, codes, -1)
+
+
+def _premises_codes(values: pd.Series) -> np.ndarray:
+    """A stable small integer per premises type (crc32, so it survives saving and loading)."""
+    texts = values.astype(object).where(values.notna(), MISSING_CATEGORY).astype(str)
+    mapping = {v: zlib.crc32(v.strip().lower().encode()) % 64 for v in texts.unique()}
+    return texts.map(mapping).to_numpy(dtype=np.int64)
+
+
+def _place_premises_codes(lat: np.ndarray, lon: np.ndarray, premises: pd.Series) -> np.ndarray:
+    place = _place_codes(lat, lon, step=10.0**-PLACE_DECIMALS)
+    return np.where(place >= 0, place * 64 + _premises_codes(premises), -1)
 
 
 class _History:
@@ -155,6 +168,15 @@ class IncidentFeatures(TransformerMixin, BaseEstimator):
                 cell["combined"],
                 cell["cumulative"],
             )
+            both = _History.build(
+                _place_premises_codes(lat, lon, X["premises_type"]),
+                seconds,
+                class_index,
+                len(self.classes_),
+            )
+            self.placeprem_vocab_ = both["vocab"]
+            self.placeprem_combined_ = both["combined"]
+            self.placeprem_cumulative_ = both["cumulative"]
             self.history_end_ = int(seconds.max()) if len(seconds) else 0
         features = self._transform(X)
         self.feature_names_ = list(features.columns)
@@ -195,6 +217,9 @@ class IncidentFeatures(TransformerMixin, BaseEstimator):
             groups[name] = [name]
         if self.use_history:
             groups["place_history"] = [c for c in self.feature_names_ if c.startswith("place_")]
+            groups["place_premises_history"] = [
+                c for c in self.feature_names_ if c.startswith("placeprem_")
+            ]
             groups["nearby_recent_mix"] = [c for c in self.feature_names_ if c.startswith("cell_")]
         if self.indicator_names_:
             groups["area_indicators"] = [f"indicator_{n}" for n in self.indicator_names_]
@@ -252,6 +277,20 @@ class IncidentFeatures(TransformerMixin, BaseEstimator):
                 columns[f"place_count_{label}"] = np.log1p(place[:, i])
                 columns[f"place_share_{label}"] = (place[:, i] + 0.5) / (
                     place_total + 0.5 * len(self.classes_)
+                )
+            both_state = {
+                "vocab": self.placeprem_vocab_,
+                "combined": self.placeprem_combined_,
+                "cumulative": self.placeprem_cumulative_,
+            }
+            both = _History.counts(
+                both_state, _place_premises_codes(lat, lon, X["premises_type"]), seconds, None
+            )
+            both_total = both.sum(axis=1)
+            columns["placeprem_total"] = np.log1p(both_total)
+            for i, label in enumerate(self.classes_):
+                columns[f"placeprem_share_{label}"] = (both[:, i] + 0.5) / (
+                    both_total + 0.5 * len(self.classes_)
                 )
             columns["cell_total"] = np.log1p(cell_total)
             for i, label in enumerate(self.classes_):
