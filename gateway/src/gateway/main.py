@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -63,6 +64,10 @@ async def _poll_upstreams(state: GatewayState, interval: float, seconds: float) 
         )
         state.upstream_health.update(zip(names, results, strict=True))
         await asyncio.sleep(interval)
+
+
+def _is_open(breaker: CircuitBreaker) -> float:
+    return 1.0 if breaker.state == OPEN else 0.0
 
 
 async def _redis_check(request: Request) -> tuple[bool, Any]:
@@ -125,9 +130,7 @@ def create_app(
         )
         metrics.in_flight.set_function(lambda: state.in_flight)
         for name, breaker in state.breakers.items():
-            metrics.circuit_open.labels(name).set_function(
-                lambda b=breaker: 1.0 if b.state == OPEN else 0.0
-            )
+            metrics.circuit_open.labels(name).set_function(partial(_is_open, breaker))
         app.state.gateway = state
         poller = asyncio.create_task(
             _poll_upstreams(state, settings.readiness_interval, settings.readiness_timeout)

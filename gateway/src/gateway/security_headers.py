@@ -51,7 +51,8 @@ class SecurityHeadersMiddleware:
             return True
         for name, value in scope.get("headers", []):
             if name == b"x-forwarded-proto":
-                return value.split(b",")[0].strip().lower() == b"https"
+                proto: bytes = value.split(b",")[0].strip().lower()
+                return proto == b"https"
         return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
