@@ -15,8 +15,15 @@ from pathlib import Path
 
 WEB = Path(__file__).resolve().parent
 DIST = WEB / "dist"
-INPUTS = ("src", "public", "index.html", "package.json", "package-lock.json", "vite.config.ts",
-          "tsconfig.json")
+INPUTS = (
+    "src",
+    "public",
+    "index.html",
+    "package.json",
+    "package-lock.json",
+    "vite.config.ts",
+    "tsconfig.json",
+)
 
 
 def _node_root() -> Path:
