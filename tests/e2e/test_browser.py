@@ -235,6 +235,13 @@ def test_officer_files_incident_on_the_map_and_finds_it_by_misspelt_name(
     heading = page.locator("h1").inner_text()
     crime_id = re.search(r"CR-\d{4}-\d+", heading).group(0)  # type: ignore[union-attr]
 
+    # Edit it (PATCH with the ETag the page read).
+    page.click("a:has-text('Edit')")
+    page.wait_for_url("**/edit")
+    page.fill("input[name=address]", "14 Harbour Street")
+    page.click("button:has-text('Save changes')")
+    page.locator("dd", has_text="14 Harbour Street").wait_for()
+
     # Link a victim; the person is then findable by a misspelt name.
     page.fill("input[name=given_name]", "Katarzyna")
     page.fill("input[name=family_name]", "Wojciechowska")
