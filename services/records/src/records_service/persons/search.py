@@ -30,6 +30,7 @@ TERMS_PER_WORD = 12
 # broader ones (common first names) only score the candidates found.
 SEED_WORD = 300
 LENGTH_SLACK = 3
+COUNT_CAP = 1000
 NARROW_FROM_LENGTH = 8
 CONFIDENT_SIMILARITY = 80.0
 MAX_WORDS = 6
@@ -204,12 +205,14 @@ def _postings(
 
 
 def _posting_counts(session: Session, term_ids: list[int]) -> int:
+    """How many persons carry these words, counted up to COUNT_CAP (enough to order words)."""
     return int(
         session.execute(
-            text("SELECT count(*) FROM person_terms WHERE term_id IN :ids").bindparams(
-                bindparam("ids", expanding=True)
-            ),
-            {"ids": term_ids},
+            text(
+                "SELECT count(*) FROM (SELECT 1 FROM person_terms WHERE term_id IN :ids"
+                " LIMIT :cap) AS capped"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"ids": term_ids, "cap": COUNT_CAP},
         ).scalar_one()
     )
 
