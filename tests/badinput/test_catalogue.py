@@ -203,7 +203,7 @@ CATALOGUE = [
         "traversal-null-byte",
         "GET",
         INCIDENTS + "/abc%00.json",
-        defect="gateway: builds the upstream URL from the decoded path; httpx.InvalidURL "
+        defect="gateway: builds the upstream URL from the decoded path; the HTTP client "
         "on NUL is a 500 (gateway/proxy.py forward)",
     ),
     # --- wrong content types ---

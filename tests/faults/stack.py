@@ -53,13 +53,23 @@ def free_port() -> int:
 
 
 class JwksServer:
-    """Serves a JWKS document at http://127.0.0.1:<port>/jwks.json from a thread."""
+    """Serves a JWKS document at http://127.0.0.1:<port>/jwks.json from a thread.
+
+    It publishes the test signing key, plus, once `also_from` is set, the keys the real auth
+    service publishes, so tokens of either kind verify everywhere.
+    """
 
     def __init__(self, jwks: dict[str, Any]) -> None:
-        body = json.dumps(jwks).encode()
+        self.also_from: str | None = None
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                keys = list(jwks["keys"])
+                if server.also_from is not None:
+                    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                        keys += httpx.get(server.also_from, timeout=2.0).json()["keys"]
+                body = json.dumps({"keys": keys}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -95,7 +105,7 @@ class Proc:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, wait: bool = True, timeout: float = 60.0) -> Proc:
+    def start(self, *, wait: bool = True, timeout: float = 180.0) -> Proc:
         log = open(self.log_path, "ab")  # noqa: SIM115 (owned by the child)
         self.process = subprocess.Popen(
             [
@@ -119,7 +129,7 @@ class Proc:
             self.wait_ready(timeout=timeout)
         return self
 
-    def wait_ready(self, *, timeout: float = 60.0) -> None:
+    def wait_ready(self, *, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
@@ -281,8 +291,21 @@ class Stack:
         env.update(extra)
         return env
 
+    def start_services(self, services: list[str]) -> dict[str, Proc]:
+        """Start several services at once (imports overlap), then wait for all of them."""
+        procs = {name: self.start_service(name, wait=False) for name in services}
+        for proc in procs.values():
+            proc.wait_ready()
+        return procs
+
     def start_service(
-        self, service: str, *, drain_seconds: float = 0.0, port: int | None = None, **extra: str
+        self,
+        service: str,
+        *,
+        drain_seconds: float = 0.0,
+        port: int | None = None,
+        wait: bool = True,
+        **extra: str,
     ) -> Proc:
         proc = Proc(
             name=service,
@@ -294,7 +317,7 @@ class Stack:
         if port is not None:
             proc.port = port
         self.procs.append(proc)
-        return proc.start()
+        return proc.start(wait=wait)
 
     def balancer(self, backends: list[str]) -> Balancer:
         balancer = Balancer(backends)
@@ -327,7 +350,7 @@ class Stack:
         self.procs.append(proc)
         # The gateway's /readyz reports its upstreams; it is up once it answers /livez.
         proc.start(wait=False)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if not proc.alive():
                 raise RuntimeError(f"gateway exited: {proc.logs()}")
