@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy.spatial import cKDTree
-from sklearn.cluster import DBSCAN, HDBSCAN, KMeans, MiniBatchKMeans
+from scipy.spatial import ConvexHull, QhullError, cKDTree
+from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
 
 from hotspots_service.analysis.geo import feature_collection
 from hotspots_service.analysis.points import PointSet
@@ -26,7 +26,7 @@ from hotspots_service.analysis.points import PointSet
 Progress = Callable[[float, str], None]
 
 EXACT_LIMIT = 50_000
-KMEANS_MINIBATCH_LIMIT = 100_000
+KMEANS_SAMPLE_LIMIT = 100_000
 
 
 def _no_progress(_fraction: float, _message: str) -> None:
@@ -40,17 +40,19 @@ class ClusterResult:
 
 
 def kmeans(x: np.ndarray, y: np.ndarray, *, k: int, seed: int = 0) -> ClusterResult:
-    """K-means (k-means++ init); mini-batch above 100,000 points."""
+    """K-means (k-means++ init); fitted on a 100,000-point sample above that."""
     xy = np.column_stack([x, y])
     if len(xy) < k:
         raise ValueError(f"k={k} needs at least {k} points, got {len(xy)}")
-    if len(xy) > KMEANS_MINIBATCH_LIMIT:
-        model = MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=4096, n_init=3)
-        name = "minibatch-kmeans"
-    else:
-        model = KMeans(n_clusters=k, random_state=seed, n_init=4)
-        name = "kmeans"
-    return ClusterResult(model.fit_predict(xy).astype(np.int64), name)
+    if len(xy) > KMEANS_SAMPLE_LIMIT:
+        # centroids from a uniform sample are as good as from all points at this size; every
+        # point is then assigned to its nearest centroid
+        rng = np.random.default_rng(seed)
+        sample = rng.choice(len(xy), size=KMEANS_SAMPLE_LIMIT, replace=False)
+        model = KMeans(n_clusters=k, random_state=seed, n_init=2).fit(xy[sample])
+        return ClusterResult(model.predict(xy).astype(np.int64), "kmeans-sampled")
+    model = KMeans(n_clusters=k, random_state=seed, n_init=4)
+    return ClusterResult(model.fit_predict(xy).astype(np.int64), "kmeans")
 
 
 def dbscan(
@@ -67,9 +69,14 @@ def dbscan(
         model = DBSCAN(eps=eps, min_samples=min_samples, algorithm="kd_tree")
         return ClusterResult(model.fit_predict(xy).astype(np.int64), "dbscan-exact")
     side = eps / 4.0
-    keys = np.floor(xy / side).astype(np.int64)
-    unique_keys, inverse, weights = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    centres = (unique_keys + 0.5) * side
+    cells = np.floor(xy / side).astype(np.int64)
+    low = cells.min(axis=0)
+    cells -= low
+    width = int(cells[:, 1].max()) + 1
+    flat = cells[:, 0] * width + cells[:, 1]  # one int64 per micro-cell: a fast 1-D unique
+    unique_flat, inverse, weights = np.unique(flat, return_inverse=True, return_counts=True)
+    cx, cy = np.divmod(unique_flat, width)
+    centres = (np.column_stack([cx, cy]) + low + 0.5) * side
     model = DBSCAN(eps=eps, min_samples=min_samples, algorithm="kd_tree")
     cell_labels = model.fit_predict(centres, sample_weight=weights)
     return ClusterResult(cell_labels[inverse.ravel()].astype(np.int64), "dbscan-microcell")
@@ -109,8 +116,15 @@ def hdbscan(
 
 
 def _hull(points: PointSet, index: np.ndarray, min_width: float) -> tuple[dict, float]:
-    coords = np.unique(np.column_stack([points.x[index], points.y[index]]), axis=0)
-    hull = shapely.convex_hull(shapely.multipoints(coords))
+    coords = np.column_stack([points.x[index], points.y[index]])
+    hull = None
+    if len(coords) >= 3:
+        try:  # Qhull: far cheaper than building a shapely point per incident
+            hull = shapely.Polygon(coords[ConvexHull(coords).vertices])
+        except QhullError:  # all on one spot or one line
+            hull = None
+    if hull is None:
+        hull = shapely.convex_hull(shapely.multipoints(np.unique(coords, axis=0)))
     if hull.area <= 0.0:  # one location or a line: give it a small visible footprint
         hull = hull.buffer(min_width / 2.0, quad_segs=4).convex_hull
     ring = np.asarray(hull.exterior.coords)
@@ -145,10 +159,13 @@ def clusters_geojson(
     features = []
     clusters = [(i, s, c) for i, s, c in zip(ids, starts, counts, strict=True) if i >= 0]
     clusters.sort(key=lambda item: -item[2])
+    category_names, category_codes = np.unique(points.category.astype(str), return_inverse=True)
+    category_codes = category_codes.ravel()
     for position, (_label, start, count) in enumerate(clusters):
         index = order[start : start + count]
         geometry, area_m2 = _hull(points, index, min_width)
-        cats, cat_counts = np.unique(points.category[index].astype(str), return_counts=True)
+        mix = np.bincount(category_codes[index], minlength=category_names.size)
+        cats, cat_counts = category_names[mix > 0], mix[mix > 0]
         times = points.t[index]
         features.append(
             {
