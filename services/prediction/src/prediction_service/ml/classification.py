@@ -267,13 +267,14 @@ def explain(
     n = len(base)
     groups = list(features.feature_groups_.items())
     reference = dict(zip(features.feature_names_, features.reference_, strict=True))
-    variants = [base]
-    for _, columns in groups:
-        variant = base.copy()
+    # One frame holding the incident rows and, per group, a copy with that group at its
+    # reference value; a single model call scores them all.
+    stacked = base.iloc[np.tile(np.arange(n), len(groups) + 1)].reset_index(drop=True)
+    for g, (_, columns) in enumerate(groups, start=1):
+        rows_of_group = slice(g * n, (g + 1) * n)
         for column in columns:
-            variant[column] = reference[column]
-        variants.append(variant)
-    stacked = pd.concat(variants, ignore_index=True)
+            position = stacked.columns.get_loc(column)
+            stacked.iloc[rows_of_group, position] = reference[column]
     proba_all = head.predict_proba(stacked)
     proba = proba_all[:n]
     predicted = proba.argmax(axis=1)
