@@ -60,6 +60,20 @@ def test_body_query_and_headers_reach_the_upstream(make_gateway) -> None:
     assert seen["headers"]["x-forwarded-for"] == "testclient"
 
 
+def test_path_and_query_are_forwarded_as_encoded(make_gateway) -> None:
+    gateway = make_gateway()
+    response = gateway.get("/api/v1/records/raw/a%20b%00c%2Fd?name=O%27Brien&x=%26")
+    assert response.status_code == 200
+    assert response.json() == {
+        "raw_path": "/api/v1/records/raw/a%20b%00c%2Fd",
+        "query": "name=O%27Brien&x=%26",
+        "rest": "a b\x00c/d",
+    }
+    # A control character where the upstream has no route is its 404, never a gateway 500.
+    missing = gateway.get("/api/v1/records/persons/%00%1b%0A")
+    assert missing.status_code == 404
+
+
 def test_streamed_response_arrives_whole(make_gateway) -> None:
     gateway = make_gateway()
     with gateway.stream("GET", "/api/v1/records/stream?chunks=4") as response:

@@ -32,6 +32,16 @@ async def echo(service: str, request: Request) -> dict[str, Any]:
     }
 
 
+@router.get("/api/v1/{service}/raw/{rest:path}")
+async def raw(service: str, rest: str, request: Request) -> dict[str, Any]:
+    """What arrived on the request line, before and after decoding."""
+    return {
+        "raw_path": request.scope["raw_path"].decode("latin-1"),
+        "query": request.scope["query_string"].decode("latin-1"),
+        "rest": rest,
+    }
+
+
 @router.get("/api/v1/{service}/slow")
 async def slow(service: str, seconds: float = 1.0) -> dict[str, Any]:
     await asyncio.sleep(seconds)

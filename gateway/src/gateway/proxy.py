@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 import aiohttp
 import yarl
@@ -81,6 +82,15 @@ def _forward_headers(request: Request, client_ip: str) -> list[tuple[str, str]]:
     if "x-forwarded-proto" not in request.headers:
         headers.append(("x-forwarded-proto", request.url.scheme))
     return headers
+
+
+def _raw_target(request: Request) -> str:
+    """Path and query exactly as the caller encoded them: forwarding the decoded path would turn
+    %2F into a separator and make %00 or %0A an invalid request line."""
+    raw_path: bytes = request.scope.get("raw_path") or quote(request.url.path).encode()
+    query: bytes = request.scope.get("query_string", b"")
+    target = raw_path.decode("latin-1")
+    return f"{target}?{query.decode('latin-1')}" if query else target
 
 
 def _has_body(request: Request) -> bool:
@@ -205,7 +215,7 @@ async def forward(service: str, path: str, request: Request) -> Response:
             raise _too_large(body_limit) from None
 
     session: aiohttp.ClientSession = gw.upstream_session
-    url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    url = base + _raw_target(request)
     headers = _forward_headers(request, ip)
     read_timeout = settings.read_timeout_for(service)
     timeout = aiohttp.ClientTimeout(
