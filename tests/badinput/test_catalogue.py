@@ -204,7 +204,7 @@ CATALOGUE = [
         "GET",
         INCIDENTS + "/abc%00.json",
         defect="gateway: builds the upstream URL from the decoded path; the HTTP client "
-        "on NUL is a 500 (gateway/proxy.py forward)",
+        "refuses the NUL: a 500 (gateway/proxy.py forward)",
     ),
     # --- wrong content types ---
     Case(
