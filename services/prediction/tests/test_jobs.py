@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,7 +21,7 @@ API = "/api/v1/prediction"
 
 def _job(kind: str, status: str, **extra: object) -> TrainingJob:
     return TrainingJob(
-        id=f"job-{kind}-{status}-{datetime.now(UTC).timestamp()}",
+        id=str(uuid.uuid4()),
         kind=kind,
         status=status,
         progress=0.0,
