@@ -80,7 +80,7 @@ def test_weekly_forecast_job_promote_and_serve_with_intervals(
         f"{API}/jobs",
         json={
             "kind": "forecast_week",
-            "algorithms": ["linear_regression"],
+            "algorithms": ["linear_regression", "gradient_boosting"],
             "horizon": 4,
             "evaluation_periods": 13,
         },
@@ -89,7 +89,7 @@ def test_weekly_forecast_job_promote_and_serve_with_intervals(
     assert start.status_code == 202, start.text
     job = wait_for_job(client, start.json()["id"], analyst)
     assert job["status"] == "succeeded", job
-    (version_id,) = job["result"]["model_version_ids"]
+    _linear_id, version_id = job["result"]["model_version_ids"]
     metrics = client.get(f"{API}/models/{version_id}", headers=analyst).json()["metrics"]
     area = metrics["rolling_origin"]["area"]
     assert {"model", "seasonal_naive", "moving_average_13"} <= area.keys()

@@ -110,28 +110,32 @@ def fraction_of_year(periods: pd.DatetimeIndex) -> np.ndarray:
 
 
 class RateBoostingRegressor:
-    """Poisson gradient boosting of the rate y / level (the last feature column), weighted by
-    the level: the same as boosting log-counts with a log(level) offset, so trees learn
-    multiplicative corrections shared by busy and quiet series alike."""
+    """Gradient boosting started from a linear model: a linear regression gives each row a
+    base rate, then Poisson boosting learns multiplicative corrections of it (the rate y / base
+    weighted by the base is the same as boosting log-counts with a log(base) offset)."""
 
     def __init__(self, *, seed: int = 42) -> None:
         self.seed = seed
 
+    def _base(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(self.linear_.predict(x), LEVEL_FLOOR)
+
     def fit(self, x: np.ndarray, y: np.ndarray) -> RateBoostingRegressor:
-        level = x[:, -1]
+        self.linear_ = LinearRegression().fit(x, y)
+        base = self._base(x)
         self.model_ = HistGradientBoostingRegressor(
             loss="poisson",
-            max_iter=300,
+            max_iter=150,
             learning_rate=0.05,
-            max_leaf_nodes=31,
-            min_samples_leaf=40,
+            max_leaf_nodes=15,
+            min_samples_leaf=200,
             l2_regularization=1.0,
             random_state=self.seed,
-        ).fit(x, y / level, sample_weight=level)
+        ).fit(x, y / base, sample_weight=base)
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model_.predict(x) * x[:, -1])
+        return np.asarray(self.model_.predict(x) * self._base(x))
 
 
 def make_regressor(algorithm: str, *, seed: int = 42) -> Any:

@@ -22,6 +22,7 @@ TRUSTED_TYPES = [
     "prediction_service.ml.features.IncidentFeatures",
     "prediction_service.ml.forecasting.CountForecaster",
     "prediction_service.ml.forecasting.ForecastBundle",
+    "prediction_service.ml.forecasting.RateBoostingRegressor",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
     "sklearn.utils.validation.check_array",
