@@ -17,7 +17,7 @@ uv: ## Install uv with pip when it is missing
 sync: uv ## Install every package from the lock file into .venv
 	@$(UV) sync --all-packages --frozen
 
-run: sync ## Set up and run the whole system on SQLite with demo data (Ctrl-C stops it)
+run: sync web ## Set up and run the whole system on SQLite with demo data (Ctrl-C stops it)
 	@$(UV) run --frozen stationhouse up
 
 test: sync ## Set up and run every test (SQLite; PostgreSQL when STATIONHOUSE_TEST_POSTGRES_URL is set)

