@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from records_service import access
 from records_service.audit import ActorDep, AuditEntry
+from records_service.validation import Text
 from servicekit.audit import verify_audit_chain
 from servicekit.db import SessionDep
 from servicekit.pagination import PageDep, encode_cursor
@@ -62,8 +63,8 @@ def list_entries(
     session: SessionDep,
     actor: ActorDep,
     page: PageDep,
-    target_id: Annotated[str | None, Query(max_length=100)] = None,
-    action: Annotated[str | None, Query(max_length=100)] = None,
+    target_id: Annotated[Text | None, Query(max_length=100)] = None,
+    action: Annotated[Text | None, Query(max_length=100)] = None,
 ) -> AuditPage:
     """Newest first."""
     access.require_admin(actor.principal)

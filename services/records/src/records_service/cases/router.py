@@ -25,6 +25,7 @@ from records_service.cases.schemas import (
 from records_service.concurrency import etag_for, require_if_match
 from records_service.idempotency import IdempotentCreate
 from records_service.responses import versioned
+from records_service.validation import Text
 from servicekit.db import SessionDep
 from servicekit.errors import BadRequest
 from servicekit.pagination import PageDep, encode_cursor
@@ -48,7 +49,7 @@ def _answer(
 
 
 def _for_change(
-    session: SessionDep, actor: ActorDep, request: Request, case_id: str, *, admin: bool = False
+    session: SessionDep, actor: ActorDep, request: Request, case_id: Text, *, admin: bool = False
 ) -> Case:
     case = service.visible_case(session, actor=actor, case_id=case_id)
     if admin:
@@ -88,9 +89,9 @@ def list_cases(
     session: SessionDep,
     actor: ActorDep,
     page: PageDep,
-    station_id: Annotated[str | None, Query(max_length=64)] = None,
-    assigned_officer: Annotated[str | None, Query(max_length=128)] = None,
-    status: Annotated[str | None, Query(max_length=16)] = None,
+    station_id: Annotated[Text | None, Query(max_length=64)] = None,
+    assigned_officer: Annotated[Text | None, Query(max_length=128)] = None,
+    status: Annotated[Text | None, Query(max_length=16)] = None,
 ) -> CasePage:
     access.require_read(actor.principal)
     after = None
@@ -119,14 +120,14 @@ def list_cases(
 
 
 @router.get("/{case_id}", summary="Read a case")
-def read_case(case_id: str, session: SessionDep, actor: ActorDep) -> JSONResponse:
+def read_case(case_id: Text, session: SessionDep, actor: ActorDep) -> JSONResponse:
     case = service.visible_case(session, actor=actor, case_id=case_id)
     return _answer(session, case, actor)
 
 
 @router.patch("/{case_id}", summary="Edit title or summary")
 def update_case(
-    case_id: str, payload: CaseUpdate, request: Request, session: SessionDep, actor: ActorDep
+    case_id: Text, payload: CaseUpdate, request: Request, session: SessionDep, actor: ActorDep
 ) -> JSONResponse:
     case = _for_change(session, actor, request, case_id)
     service.update_case(session, actor=actor, case=case, payload=payload)
@@ -135,7 +136,7 @@ def update_case(
 
 @router.post("/{case_id}/assign", summary="Assign the case to an officer (supervisor)")
 def assign_case(
-    case_id: str, payload: CaseAssign, request: Request, session: SessionDep, actor: ActorDep
+    case_id: Text, payload: CaseAssign, request: Request, session: SessionDep, actor: ActorDep
 ) -> JSONResponse:
     access.require_privileged(actor.principal)
     case = _for_change(session, actor, request, case_id)
@@ -145,7 +146,7 @@ def assign_case(
 
 @router.post("/{case_id}/incidents", summary="Link another incident")
 def link_incident(
-    case_id: str,
+    case_id: Text,
     payload: CaseIncidentLink,
     request: Request,
     session: SessionDep,
@@ -158,7 +159,7 @@ def link_incident(
 
 @router.post("/{case_id}/status", summary="Change the case status (closing: supervisor)")
 def change_status(
-    case_id: str,
+    case_id: Text,
     payload: CaseStatusChange,
     request: Request,
     session: SessionDep,
@@ -171,8 +172,8 @@ def change_status(
 
 @router.delete("/{case_id}", status_code=204, summary="Soft-delete (admin, with reason)")
 def delete_case(
-    case_id: str,
-    reason: Annotated[str, Query(min_length=3, max_length=500)],
+    case_id: Text,
+    reason: Annotated[Text, Query(min_length=3, max_length=500)],
     request: Request,
     session: SessionDep,
     actor: ActorDep,
@@ -185,7 +186,7 @@ def delete_case(
 
 @router.post("/{case_id}/restore", summary="Undo a soft delete (admin)")
 def restore_case(
-    case_id: str, request: Request, session: SessionDep, actor: ActorDep
+    case_id: Text, request: Request, session: SessionDep, actor: ActorDep
 ) -> JSONResponse:
     access.require_admin(actor.principal)
     case = _for_change(session, actor, request, case_id, admin=True)
@@ -195,7 +196,7 @@ def restore_case(
 
 @router.post("/{case_id}/diary", status_code=201, summary="Add a dated diary entry")
 def add_diary_entry(
-    case_id: str,
+    case_id: Text,
     payload: DiaryEntryCreate,
     request: Request,
     session: SessionDep,
@@ -221,7 +222,7 @@ def add_diary_entry(
 
 
 @router.get("/{case_id}/diary", response_model=DiaryPage, summary="The case diary, oldest first")
-def list_diary(case_id: str, session: SessionDep, actor: ActorDep, page: PageDep) -> DiaryPage:
+def list_diary(case_id: Text, session: SessionDep, actor: ActorDep, page: PageDep) -> DiaryPage:
     case = service.visible_case(session, actor=actor, case_id=case_id)
     after = None
     if page.cursor is not None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-Title = Annotated[str, Field(min_length=1, max_length=300)]
-IncidentId = Annotated[str, Field(min_length=1, max_length=36)]
+from records_service.validation import EventTime, MultilineText, Text
+
+Title = Annotated[Text, Field(min_length=1, max_length=300)]
+IncidentId = Annotated[Text, Field(min_length=1, max_length=36)]
 
 
 class _Strict(BaseModel):
@@ -17,19 +19,19 @@ class _Strict(BaseModel):
 
 class CaseCreate(_Strict):
     title: Title
-    summary: Annotated[str, Field(max_length=20_000)] | None = None
+    summary: Annotated[MultilineText, Field(max_length=20_000)] | None = None
     incident_ids: Annotated[list[IncidentId], Field(min_length=1, max_length=100)]
     # Supervisors and admins assign anyone; an officer's case is assigned to themselves.
-    assigned_officer: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    assigned_officer: Annotated[Text, Field(min_length=1, max_length=128)] | None = None
 
 
 class CaseUpdate(_Strict):
     title: Title | None = None
-    summary: Annotated[str, Field(max_length=20_000)] | None = None
+    summary: Annotated[MultilineText, Field(max_length=20_000)] | None = None
 
 
 class CaseAssign(_Strict):
-    assigned_officer: Annotated[str, Field(min_length=1, max_length=128)]
+    assigned_officer: Annotated[Text, Field(min_length=1, max_length=128)]
 
 
 class CaseIncidentLink(_Strict):
@@ -41,8 +43,8 @@ class CaseStatusChange(_Strict):
 
 
 class DiaryEntryCreate(_Strict):
-    entry_at: Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
-    text: Annotated[str, Field(min_length=1, max_length=50_000)]
+    entry_at: EventTime
+    text: Annotated[MultilineText, Field(min_length=1, max_length=50_000)]
 
 
 class CasePublic(BaseModel):

@@ -26,6 +26,7 @@ from records_service.documents.storage import DocumentStore, iter_file
 from records_service.documents.upload import ReceivedFile, receive_file
 from records_service.idempotency import IdempotentCreate
 from records_service.responses import versioned
+from records_service.validation import Text
 from servicekit.db import Database, SessionDep
 from servicekit.errors import BadRequest, Conflict, NotFound
 from servicekit.pagination import PageDep, encode_cursor
@@ -114,7 +115,7 @@ def list_complaints(
 
 
 @router.get("/{complaint_id}", summary="One complaint: its status and closing reason")
-def read_complaint(complaint_id: str, session: SessionDep, actor: ActorDep) -> JSONResponse:
+def read_complaint(complaint_id: Text, session: SessionDep, actor: ActorDep) -> JSONResponse:
     complaint = service.visible_complaint(session, actor=actor, complaint_id=complaint_id)
     return _answer(session, complaint, actor)
 
@@ -125,7 +126,7 @@ def _store(request: Request) -> DocumentStore:
 
 
 @router.post("/{complaint_id}/attachments", status_code=201, summary="Attach a file (citizen)")
-async def attach(complaint_id: str, request: Request, actor: ActorDep) -> JSONResponse:
+async def attach(complaint_id: Text, request: Request, actor: ActorDep) -> JSONResponse:
     """Photos or documents for one's own open complaint; type checked from the content."""
     database: Database = request.app.state.database
     store = _store(request)
@@ -182,7 +183,7 @@ async def attach(complaint_id: str, request: Request, actor: ActorDep) -> JSONRe
 
 @router.get("/{complaint_id}/attachments/{attachment_id}", summary="Download an attachment")
 def download_attachment(
-    complaint_id: str, attachment_id: str, request: Request, session: SessionDep, actor: ActorDep
+    complaint_id: Text, attachment_id: Text, request: Request, session: SessionDep, actor: ActorDep
 ) -> StreamingResponse:
     complaint = service.visible_complaint(
         session, actor=actor, complaint_id=complaint_id, audit_read=False
@@ -206,7 +207,7 @@ def download_attachment(
 
 
 def _for_decision(
-    session: SessionDep, actor: Actor, request: Request, complaint_id: str
+    session: SessionDep, actor: Actor, request: Request, complaint_id: Text
 ) -> Complaint:
     service.require_triager(actor.principal)
     complaint = service.visible_complaint(
@@ -218,7 +219,7 @@ def _for_decision(
 
 @router.post("/{complaint_id}/triage", summary="Create an incident from the complaint (If-Match)")
 def triage_complaint(
-    complaint_id: str,
+    complaint_id: Text,
     decision: ComplaintTriage,
     request: Request,
     session: SessionDep,
@@ -231,7 +232,7 @@ def triage_complaint(
 
 @router.post("/{complaint_id}/close", summary="Close with a reason the citizen reads (If-Match)")
 def close_complaint(
-    complaint_id: str,
+    complaint_id: Text,
     decision: ComplaintClose,
     request: Request,
     session: SessionDep,

@@ -8,6 +8,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from records_service.incidents.schemas import Category, Latitude, Longitude, UtcDatetime
+from records_service.validation import MultilineText, Text
 
 
 class _Strict(BaseModel):
@@ -17,14 +18,14 @@ class _Strict(BaseModel):
 class ComplaintCreate(_Strict):
     """What happened, when and where (optional coordinates, category guess and contact)."""
 
-    description: Annotated[str, Field(min_length=10, max_length=20_000)]
+    description: Annotated[MultilineText, Field(min_length=10, max_length=20_000)]
     occurred_from: UtcDatetime
     occurred_to: UtcDatetime | None = None
-    location_text: Annotated[str, Field(min_length=3, max_length=500)]
+    location_text: Annotated[Text, Field(min_length=3, max_length=500)]
     lat: Latitude | None = None
     lon: Longitude | None = None
     category_hint: Category | None = None
-    contact: Annotated[str, Field(max_length=300)] | None = None
+    contact: Annotated[Text, Field(max_length=300)] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -39,15 +40,15 @@ class ComplaintTriage(_Strict):
     """Turn a complaint into an incident (draft) of this category and station."""
 
     category: Category
-    station_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    area: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    premises_type: Annotated[str, Field(max_length=100)] | None = None
+    station_id: Annotated[Text, Field(min_length=1, max_length=64)] | None = None
+    area: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    premises_type: Annotated[Text, Field(max_length=100)] | None = None
 
 
 class ComplaintClose(_Strict):
     """Close without an incident; the citizen reads the reason."""
 
-    reason: Annotated[str, Field(min_length=3, max_length=1000)]
+    reason: Annotated[MultilineText, Field(min_length=3, max_length=1000)]
 
 
 class AttachmentPublic(BaseModel):

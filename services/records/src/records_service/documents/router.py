@@ -21,13 +21,14 @@ from records_service.documents.storage import DocumentIntegrityError, DocumentSt
 from records_service.documents.upload import ReceivedFile, receive_file
 from records_service.idempotency import IdempotentCreate
 from records_service.responses import versioned
+from records_service.validation import Text
 from servicekit.db import Database, SessionDep
 
 router = APIRouter(prefix="/api/v1/records/documents", tags=["documents"])
 
 KIND = "document"
-OwnerTypeQuery = Annotated[str, Query(pattern="^(incident|person|case)$")]
-OwnerIdQuery = Annotated[str, Query(min_length=1, max_length=36)]
+OwnerTypeQuery = Annotated[Text, Query(pattern="^(incident|person|case)$")]
+OwnerIdQuery = Annotated[Text, Query(min_length=1, max_length=36)]
 
 
 def content_disposition(filename: str) -> str:
@@ -60,7 +61,7 @@ async def upload_document(
     actor: ActorDep,
     owner_type: OwnerTypeQuery,
     owner_id: OwnerIdQuery,
-    title: Annotated[str | None, Query(max_length=300)] = None,
+    title: Annotated[Text | None, Query(max_length=300)] = None,
 ) -> JSONResponse:
     """Streams the file to storage; its type comes from its bytes; size is limited."""
     database: Database = request.app.state.database
@@ -127,14 +128,14 @@ def list_documents(
 
 
 @router.get("/{document_id}", summary="A document's description (audited)")
-def read_document(document_id: str, session: SessionDep, actor: ActorDep) -> JSONResponse:
+def read_document(document_id: Text, session: SessionDep, actor: ActorDep) -> JSONResponse:
     document = service.visible_document(session, actor=actor, document_id=document_id)
     return _answer(document, actor)
 
 
 @router.get("/{document_id}/content", summary="Download; the bytes are checked against the hash")
 def download_document(
-    document_id: str, request: Request, session: SessionDep, actor: ActorDep
+    document_id: Text, request: Request, session: SessionDep, actor: ActorDep
 ) -> StreamingResponse:
     document = service.visible_document(session, actor=actor, document_id=document_id, action=None)
     service.require_content_reader(actor, document)
@@ -163,7 +164,7 @@ def download_document(
 
 @router.patch("/{document_id}", summary="Change the title")
 def update_document(
-    document_id: str,
+    document_id: Text,
     payload: DocumentUpdate,
     request: Request,
     session: SessionDep,
@@ -180,8 +181,8 @@ def update_document(
 
 @router.delete("/{document_id}", status_code=204, summary="Soft-delete (admin, with reason)")
 def delete_document(
-    document_id: str,
-    reason: Annotated[str, Query(min_length=3, max_length=500)],
+    document_id: Text,
+    reason: Annotated[Text, Query(min_length=3, max_length=500)],
     request: Request,
     session: SessionDep,
     actor: ActorDep,
@@ -196,7 +197,7 @@ def delete_document(
 
 @router.post("/{document_id}/restore", summary="Undo a soft delete (admin)")
 def restore_document(
-    document_id: str, request: Request, session: SessionDep, actor: ActorDep
+    document_id: Text, request: Request, session: SessionDep, actor: ActorDep
 ) -> JSONResponse:
     access.require_admin(actor.principal)
     document = service.visible_document(session, actor=actor, document_id=document_id, action=None)

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from records_service.validation import Text
+
 
 class DocumentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    title: Annotated[Text, Field(min_length=1, max_length=300)] | None = None
 
 
 class DocumentPublic(BaseModel):

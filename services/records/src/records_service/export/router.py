@@ -15,6 +15,7 @@ from records_service.export.service import (
     ndjson_lines,
     parse_cursor,
 )
+from records_service.validation import Text
 from servicekit.db import DatabaseDep
 from servicekit.security import ROLE_ADMIN, ROLE_SERVICE, Principal, require_roles
 
@@ -34,7 +35,7 @@ def export_incidents(
     database: DatabaseDep,
     _principal: Annotated[Principal, Depends(require_roles(ROLE_SERVICE, ROLE_ADMIN))],
     cursor: Annotated[
-        str | None, Query(max_length=200, description="cursor of the last line applied")
+        Text | None, Query(max_length=200, description="cursor of the last line applied")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> StreamingResponse:

@@ -24,6 +24,7 @@ from records_service.imports.cleaning import CLEANING_RULES
 from records_service.imports.models import ImportJob, ImportRejection, ImportStatus
 from records_service.imports.profiles import BUILT_IN, PROFILE_NAMES, ProfileError, get_profile
 from records_service.imports.service import create_job, open_rows, run_job
+from records_service.validation import Text
 from servicekit.audit import append_audit
 from servicekit.db import Database, DatabaseDep, SessionDep
 from servicekit.errors import Conflict, NotFound, UnprocessableContent
@@ -105,7 +106,7 @@ _RUNNING: set[str] = set()
 _RUNNING_LOCK = threading.Lock()
 
 
-def start_in_background(database: Database, job_id: str) -> None:
+def start_in_background(database: Database, job_id: Text) -> None:
     """Run the job on a worker thread (CPU-bound parsing never blocks the event loop)."""
     with _RUNNING_LOCK:
         if job_id in _RUNNING:
@@ -232,7 +233,7 @@ def list_imports(session: SessionDep, _admin: AdminDep, page: PageDep) -> Page[I
     return Page(items=[job_public(j) for j in result.items], next_cursor=result.next_cursor)
 
 
-def _job(session: Session, job_id: str) -> ImportJob:
+def _job(session: Session, job_id: Text) -> ImportJob:
     job = session.get(ImportJob, job_id)
     if job is None:
         raise NotFound("No import with this id.")
@@ -240,14 +241,14 @@ def _job(session: Session, job_id: str) -> ImportJob:
 
 
 @router.get("/{job_id}")
-def get_import(job_id: str, session: SessionDep, _admin: AdminDep) -> ImportJobPublic:
+def get_import(job_id: Text, session: SessionDep, _admin: AdminDep) -> ImportJobPublic:
     """One import job and its progress."""
     return job_public(_job(session, job_id))
 
 
 @router.post("/{job_id}/resume", status_code=202)
 def resume_import(
-    job_id: str, session: SessionDep, database: DatabaseDep, actor: ActorDep
+    job_id: Text, session: SessionDep, database: DatabaseDep, actor: ActorDep
 ) -> ImportJobPublic:
     """Carry on an interrupted or failed job after its last committed batch."""
     require_admin(actor.principal)
@@ -262,7 +263,7 @@ def resume_import(
     return public
 
 
-def _rejections(database: Database, job_id: str) -> Iterator[ImportRejection]:
+def _rejections(database: Database, job_id: Text) -> Iterator[ImportRejection]:
     last = 0
     while True:
         with database.session(write=False) as session:
@@ -284,12 +285,12 @@ def _rejections(database: Database, job_id: str) -> Iterator[ImportRejection]:
 
 @router.get("/{job_id}/report", response_model=None)
 def import_report(
-    job_id: str,
+    job_id: Text,
     request: Request,
     session: SessionDep,
     database: DatabaseDep,
     _admin: AdminDep,
-    format: Annotated[str | None, Query(pattern="^(json|csv)$")] = None,
+    format: Annotated[Text | None, Query(pattern="^(json|csv)$")] = None,
 ) -> dict[str, Any] | StreamingResponse:
     """The report: counts that add up (read = imported + merged + rejected), the cleaning rules,
     and every rejected row with its reason (CSV with ?format=csv or Accept: text/csv)."""

@@ -24,6 +24,7 @@ from records_service.incidents.schemas import (
     StatusChange,
 )
 from records_service.responses import versioned
+from records_service.validation import FilterTime, Text
 from servicekit.db import SessionDep
 from servicekit.errors import BadRequest
 from servicekit.pagination import PageDep, encode_cursor
@@ -48,7 +49,7 @@ def _for_change(
     session: SessionDep,
     actor: ActorDep,
     request: Request,
-    incident_id: str,
+    incident_id: Text,
     *,
     privileged: bool = False,
 ) -> Incident:
@@ -93,14 +94,14 @@ def list_incidents(
     session: SessionDep,
     actor: ActorDep,
     page: PageDep,
-    crime_id: Annotated[str | None, Query(max_length=32)] = None,
-    category: Annotated[str | None, Query(max_length=32)] = None,
-    status: Annotated[str | None, Query(max_length=32)] = None,
-    review_status: Annotated[str | None, Query(max_length=16)] = None,
-    station_id: Annotated[str | None, Query(max_length=64)] = None,
-    area: Annotated[str | None, Query(max_length=200)] = None,
-    occurred_after: datetime | None = None,
-    occurred_before: datetime | None = None,
+    crime_id: Annotated[Text | None, Query(max_length=32)] = None,
+    category: Annotated[Text | None, Query(max_length=32)] = None,
+    status: Annotated[Text | None, Query(max_length=32)] = None,
+    review_status: Annotated[Text | None, Query(max_length=16)] = None,
+    station_id: Annotated[Text | None, Query(max_length=64)] = None,
+    area: Annotated[Text | None, Query(max_length=200)] = None,
+    occurred_after: FilterTime | None = None,
+    occurred_before: FilterTime | None = None,
     min_lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     min_lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     max_lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
@@ -148,14 +149,14 @@ def list_incidents(
 
 
 @router.get("/{incident_id}", summary="Read one incident")
-def read_incident(incident_id: str, session: SessionDep, actor: ActorDep) -> JSONResponse:
+def read_incident(incident_id: Text, session: SessionDep, actor: ActorDep) -> JSONResponse:
     incident = service.visible_incident(session, actor=actor, incident_id=incident_id)
     return _answer(incident, actor)
 
 
 @router.patch("/{incident_id}", summary="Edit a report that is not yet approved")
 def update_incident(
-    incident_id: str,
+    incident_id: Text,
     payload: IncidentUpdate,
     request: Request,
     session: SessionDep,
@@ -168,7 +169,7 @@ def update_incident(
 
 @router.post("/{incident_id}/amendments", summary="Amend an approved report, with a reason")
 def amend_incident(
-    incident_id: str,
+    incident_id: Text,
     payload: IncidentAmendment,
     request: Request,
     session: SessionDep,
@@ -183,7 +184,7 @@ def amend_incident(
 
 @router.post("/{incident_id}/review", summary="Submit, approve or return a report")
 def review_incident(
-    incident_id: str,
+    incident_id: Text,
     payload: ReviewAction,
     request: Request,
     session: SessionDep,
@@ -200,7 +201,7 @@ def review_incident(
 
 @router.post("/{incident_id}/status", summary="Change the investigation status")
 def change_status(
-    incident_id: str,
+    incident_id: Text,
     payload: StatusChange,
     request: Request,
     session: SessionDep,
@@ -213,7 +214,7 @@ def change_status(
 
 @router.post("/{incident_id}/seal", summary="Seal a record (court order)")
 def seal_incident(
-    incident_id: str,
+    incident_id: Text,
     payload: SealRequest,
     request: Request,
     session: SessionDep,
@@ -229,7 +230,7 @@ def seal_incident(
 
 @router.post("/{incident_id}/unseal", summary="Lift a seal")
 def unseal_incident(
-    incident_id: str,
+    incident_id: Text,
     payload: SealRequest,
     request: Request,
     session: SessionDep,
@@ -245,8 +246,8 @@ def unseal_incident(
 
 @router.delete("/{incident_id}", status_code=204, summary="Soft-delete (admin, with reason)")
 def delete_incident(
-    incident_id: str,
-    reason: Annotated[str, Query(min_length=3, max_length=500)],
+    incident_id: Text,
+    reason: Annotated[Text, Query(min_length=3, max_length=500)],
     request: Request,
     session: SessionDep,
     actor: ActorDep,
@@ -261,7 +262,7 @@ def delete_incident(
 
 @router.post("/{incident_id}/restore", summary="Undo a soft delete (admin)")
 def restore_incident(
-    incident_id: str, request: Request, session: SessionDep, actor: ActorDep
+    incident_id: Text, request: Request, session: SessionDep, actor: ActorDep
 ) -> JSONResponse:
     access.require_admin(actor.principal)
     incident = _for_change(session, actor, request, incident_id, privileged=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from records_service import taxonomy
+from records_service.validation import EventTime, MultilineText, Text
 
 
 def _known_category(value: str) -> str:
@@ -16,11 +17,12 @@ def _known_category(value: str) -> str:
     return value
 
 
-Category = Annotated[str, AfterValidator(_known_category)]
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
+Category = Annotated[Text, AfterValidator(_known_category)]
+# UTC, 1900-01-01 .. now + 1 day (records_service.validation).
+UtcDatetime = EventTime
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+ShortText = Annotated[Text, Field(min_length=1, max_length=200)]
 
 
 class _Strict(BaseModel):
@@ -31,16 +33,16 @@ class _Strict(BaseModel):
 
 class IncidentFields(_Strict):
     category: Category | None = None
-    source_code: Annotated[str, Field(max_length=64)] | None = None
+    source_code: Annotated[Text, Field(max_length=64)] | None = None
     occurred_from: UtcDatetime | None = None
     occurred_to: UtcDatetime | None = None
     reported_at: UtcDatetime | None = None
-    address: Annotated[str, Field(max_length=500)] | None = None
+    address: Annotated[Text, Field(max_length=500)] | None = None
     lat: Latitude | None = None
     lon: Longitude | None = None
     area: ShortText | None = None
-    premises_type: Annotated[str, Field(max_length=100)] | None = None
-    narrative: Annotated[str, Field(max_length=100_000)] | None = None
+    premises_type: Annotated[Text, Field(max_length=100)] | None = None
+    narrative: Annotated[MultilineText, Field(max_length=100_000)] | None = None
 
     @model_validator(mode="after")
     def _coordinates_together(self) -> Self:
@@ -56,7 +58,7 @@ class IncidentCreate(IncidentFields):
     category: Category
     occurred_from: UtcDatetime
     # Admin and supervisor may file for any station; an officer's is always their own.
-    station_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    station_id: Annotated[Text, Field(min_length=1, max_length=64)] | None = None
 
 
 class IncidentUpdate(IncidentFields):
@@ -66,13 +68,13 @@ class IncidentUpdate(IncidentFields):
 class IncidentAmendment(_Strict):
     """A change to an approved report: the reason is kept in the audit chain."""
 
-    reason: Annotated[str, Field(min_length=3, max_length=1000)]
+    reason: Annotated[MultilineText, Field(min_length=3, max_length=1000)]
     changes: IncidentUpdate
 
 
 class ReviewAction(_Strict):
     action: Literal["submit", "approve", "return"]
-    note: Annotated[str, Field(max_length=1000)] | None = None
+    note: Annotated[MultilineText, Field(max_length=1000)] | None = None
 
 
 class StatusChange(_Strict):
@@ -80,7 +82,7 @@ class StatusChange(_Strict):
 
 
 class SealRequest(_Strict):
-    reason: Annotated[str, Field(min_length=3, max_length=500)]
+    reason: Annotated[MultilineText, Field(min_length=3, max_length=500)]
 
 
 class IncidentPublic(BaseModel):

@@ -22,6 +22,7 @@ from records_service.persons.schemas import (
     PersonUpdate,
 )
 from records_service.responses import versioned
+from records_service.validation import Text
 from servicekit.db import SessionDep
 from servicekit.errors import BadRequest, Forbidden
 from servicekit.pagination import PageDep, encode_cursor
@@ -43,7 +44,7 @@ def _answer(person: Person, actor: ActorDep, *, status_code: int = 200) -> JSONR
 
 
 def _for_change(
-    session: SessionDep, actor: ActorDep, request: Request, person_id: str, *, admin: bool = False
+    session: SessionDep, actor: ActorDep, request: Request, person_id: Text, *, admin: bool = False
 ) -> Person:
     person = service.visible_person(session, actor=actor, person_id=person_id, audit=False)
     if admin:
@@ -83,7 +84,7 @@ def search_persons(
     session: SessionDep,
     actor: ActorDep,
     page: PageDep,
-    name: Annotated[str, Query(min_length=2, max_length=200)],
+    name: Annotated[Text, Query(min_length=2, max_length=200)],
 ) -> PersonPage:
     """Typos and partial names are tolerated; best matches first."""
     access.require_read(actor.principal)
@@ -124,14 +125,14 @@ def search_persons(
 
 
 @router.get("/persons/{person_id}", summary="Read one person (audited)")
-def read_person(person_id: str, session: SessionDep, actor: ActorDep) -> JSONResponse:
+def read_person(person_id: Text, session: SessionDep, actor: ActorDep) -> JSONResponse:
     person = service.visible_person(session, actor=actor, person_id=person_id)
     return _answer(person, actor)
 
 
 @router.patch("/persons/{person_id}", summary="Edit a person")
 def update_person(
-    person_id: str, payload: PersonUpdate, request: Request, session: SessionDep, actor: ActorDep
+    person_id: Text, payload: PersonUpdate, request: Request, session: SessionDep, actor: ActorDep
 ) -> JSONResponse:
     person = _for_change(session, actor, request, person_id)
     service.update_person(session, actor=actor, person=person, payload=payload)
@@ -140,8 +141,8 @@ def update_person(
 
 @router.delete("/persons/{person_id}", status_code=204, summary="Soft-delete (admin, reason)")
 def delete_person(
-    person_id: str,
-    reason: Annotated[str, Query(min_length=3, max_length=500)],
+    person_id: Text,
+    reason: Annotated[Text, Query(min_length=3, max_length=500)],
     request: Request,
     session: SessionDep,
     actor: ActorDep,
@@ -154,7 +155,7 @@ def delete_person(
 
 @router.post("/persons/{person_id}/restore", summary="Undo a soft delete (admin)")
 def restore_person(
-    person_id: str, request: Request, session: SessionDep, actor: ActorDep
+    person_id: Text, request: Request, session: SessionDep, actor: ActorDep
 ) -> JSONResponse:
     access.require_admin(actor.principal)
     person = _for_change(session, actor, request, person_id, admin=True)
@@ -163,7 +164,7 @@ def restore_person(
 
 
 @router.get("/incidents/{incident_id}/persons", summary="Persons in an incident and their roles")
-def list_incident_persons(incident_id: str, session: SessionDep, actor: ActorDep) -> JSONResponse:
+def list_incident_persons(incident_id: Text, session: SessionDep, actor: ActorDep) -> JSONResponse:
     incident = incidents.visible_incident(session, actor=actor, incident_id=incident_id)
     links = service.incident_links(session, incident=incident)
     items = [service.link_view(link, person, incident, actor.principal) for link, person in links]
@@ -182,7 +183,7 @@ def list_incident_persons(incident_id: str, session: SessionDep, actor: ActorDep
     "/incidents/{incident_id}/persons", status_code=201, summary="Link a person with a role"
 )
 def link_person(
-    incident_id: str,
+    incident_id: Text,
     payload: PersonLinkCreate,
     request: Request,
     session: SessionDep,
@@ -217,7 +218,9 @@ def link_person(
 @router.delete(
     "/incidents/{incident_id}/persons/{link_id}", status_code=204, summary="Remove a role"
 )
-def unlink_person(incident_id: str, link_id: str, session: SessionDep, actor: ActorDep) -> Response:
+def unlink_person(
+    incident_id: Text, link_id: Text, session: SessionDep, actor: ActorDep
+) -> Response:
     incident = incidents.visible_incident(
         session, actor=actor, incident_id=incident_id, audit_read=False
     )

@@ -7,15 +7,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from records_service.validation import BirthDate, MultilineText, Text
+
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
 
 
 class Identifier(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    type: Annotated[str, Field(min_length=1, max_length=50)]
-    value: Annotated[str, Field(min_length=1, max_length=100)]
+    type: Annotated[Text, Field(min_length=1, max_length=50)]
+    value: Annotated[Text, Field(min_length=1, max_length=100)]
 
 
 class _Strict(BaseModel):
@@ -26,11 +28,11 @@ class PersonFields(_Strict):
     given_name: Name | None = None
     family_name: Name | None = None
     aliases: Annotated[list[Name], Field(max_length=20)] | None = None
-    date_of_birth: date | None = None
+    date_of_birth: BirthDate | None = None
     identifiers: Annotated[list[Identifier], Field(max_length=20)] | None = None
-    phone: Annotated[str, Field(max_length=64)] | None = None
-    email: Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN)] | None = None
-    address: Annotated[str, Field(max_length=500)] | None = None
+    phone: Annotated[Text, Field(max_length=64)] | None = None
+    email: Annotated[Text, Field(max_length=320, pattern=EMAIL_PATTERN)] | None = None
+    address: Annotated[Text, Field(max_length=500)] | None = None
 
 
 class PersonCreate(PersonFields):
@@ -69,10 +71,10 @@ class PersonPage(BaseModel):
 
 
 class PersonLinkCreate(_Strict):
-    person_id: Annotated[str, Field(min_length=1, max_length=36)]
+    person_id: Annotated[Text, Field(min_length=1, max_length=36)]
     role: Literal["suspect", "accused", "victim", "witness", "complainant"]
-    notes: Annotated[str, Field(max_length=1000)] | None = None
+    notes: Annotated[MultilineText, Field(max_length=1000)] | None = None
 
 
 class DeleteRequest(_Strict):
-    reason: Annotated[str, Field(min_length=3, max_length=500)]
+    reason: Annotated[MultilineText, Field(min_length=3, max_length=500)]

@@ -23,6 +23,7 @@ from records_service.statistics.service import (
     suppress,
     top_areas,
 )
+from records_service.validation import FilterTime, Text
 from servicekit.db import SessionDep
 from servicekit.errors import UnprocessableContent
 from servicekit.security import (
@@ -47,21 +48,21 @@ PUBLIC_DIMENSIONS = frozenset({Dimension.CATEGORY, Dimension.AREA, Dimension.PRE
 
 def frame_query(
     start: Annotated[
-        datetime | None,
+        FilterTime | None,
         Query(alias="from", description="start of the frame, inclusive (ISO 8601 with offset)"),
     ] = None,
     end: Annotated[
-        datetime | None, Query(alias="to", description="end of the frame, exclusive")
+        FilterTime | None, Query(alias="to", description="end of the frame, exclusive")
     ] = None,
     group_by: Annotated[
         list[Dimension] | None, Query(description="dimensions to count by (repeatable)")
     ] = None,
     bucket: Annotated[Bucket | None, Query(description="time bucket (UTC)")] = None,
-    category: Annotated[list[str] | None, Query(max_length=64)] = None,
-    area: Annotated[list[str] | None, Query(max_length=200)] = None,
-    station_id: Annotated[list[str] | None, Query(max_length=64)] = None,
-    premises_type: Annotated[list[str] | None, Query(max_length=100)] = None,
-    status: Annotated[list[str] | None, Query(max_length=32)] = None,
+    category: Annotated[list[Text] | None, Query(max_length=64)] = None,
+    area: Annotated[list[Text] | None, Query(max_length=200)] = None,
+    station_id: Annotated[list[Text] | None, Query(max_length=64)] = None,
+    premises_type: Annotated[list[Text] | None, Query(max_length=100)] = None,
+    status: Annotated[list[Text] | None, Query(max_length=32)] = None,
 ) -> StatisticsQuery:
     """The frame (default: the last 30 days), grouping and filters of a statistics request."""
     now = datetime.now(UTC)
