@@ -91,7 +91,7 @@ def get_indicators(
     items = [
         AreaIndicatorPublic(
             area=r.area, values=r.values, updated_at=as_utc(r.updated_at), updated_by=r.updated_by
-        )  # type: ignore[arg-type]
+        )
         for r in rows
     ]
     return make_page(items, limit=page.limit, key=lambda i: [i.area])

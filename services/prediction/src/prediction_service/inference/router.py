@@ -203,9 +203,11 @@ def prediction_log(
     items = [
         PredictionLogPublic(
             id=r.id,
-            occurred_at=as_utc(r.occurred_at).isoformat(),
+            occurred_at=r.occurred_at.isoformat()
+            if r.occurred_at.tzinfo
+            else r.occurred_at.isoformat() + "+00:00",
             actor=r.actor,
-            actor_roles=r.actor_roles,  # type: ignore[union-attr]
+            actor_roles=r.actor_roles,
             endpoint=r.endpoint,
             model_kind=r.model_kind,
             model_version_id=r.model_version_id,

@@ -29,7 +29,7 @@ def to_public(job: TrainingJob) -> JobPublic:
         result=job.result,
         cancel_requested=job.cancel_requested,
         created_by=job.created_by,
-        created_at=as_utc(job.created_at),  # type: ignore[arg-type]
+        created_at=as_utc(job.created_at),
         started_at=as_utc(job.started_at),
         finished_at=as_utc(job.finished_at),
     )

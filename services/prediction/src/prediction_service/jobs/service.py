@@ -14,9 +14,9 @@ import threading
 import time
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -160,17 +160,20 @@ class JobRunner:
     def _claim(self, job_id: str) -> TrainingJob | None:
         now = utcnow()
         with self.database.session() as session:
-            claimed = session.execute(
-                update(TrainingJob)
-                .where(TrainingJob.id == job_id, TrainingJob.status == "queued")
-                .values(
-                    status="running",
-                    owner=self.replica_id,
-                    started_at=now,
-                    heartbeat_at=now,
-                    message="started",
-                )
-                .execution_options(synchronize_session=False)
+            claimed = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(TrainingJob)
+                    .where(TrainingJob.id == job_id, TrainingJob.status == "queued")
+                    .values(
+                        status="running",
+                        owner=self.replica_id,
+                        started_at=now,
+                        heartbeat_at=now,
+                        message="started",
+                    )
+                    .execution_options(synchronize_session=False)
+                ),
             ).rowcount
             if claimed != 1:
                 return None

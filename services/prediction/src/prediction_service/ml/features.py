@@ -39,7 +39,7 @@ def _seconds(values: pd.Series) -> np.ndarray:
         values if isinstance(values.dtype, pd.DatetimeTZDtype) else pd.to_datetime(values, utc=True)
     )
     seconds = (stamps.astype("int64") // 1_000_000_000).to_numpy(dtype=np.int64) + _EPOCH_1900
-    return np.clip(seconds, 0, int(_KEY_SHIFT) - 1)
+    return np.asarray(np.clip(seconds, 0, int(_KEY_SHIFT) - 1), dtype=np.int64)
 
 
 def _place_codes(lat: np.ndarray, lon: np.ndarray, *, step: float) -> np.ndarray:
@@ -56,7 +56,7 @@ def _premises_codes(values: pd.Series) -> np.ndarray:
     """A stable small integer per premises type (crc32, so it survives saving and loading)."""
     texts = values.astype(object).where(values.notna(), MISSING_CATEGORY).astype(str)
     mapping = {v: zlib.crc32(v.strip().lower().encode()) % 64 for v in texts.unique()}
-    return texts.map(mapping).to_numpy(dtype=np.int64)
+    return np.asarray(texts.map(mapping).to_numpy(dtype=np.int64), dtype=np.int64)
 
 
 def _place_premises_codes(lat: np.ndarray, lon: np.ndarray, premises: pd.Series) -> np.ndarray:
@@ -112,7 +112,7 @@ class _History:
         return result
 
 
-class IncidentFeatures(TransformerMixin, BaseEstimator):
+class IncidentFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Raw incidents -> features; fit needs the category labels to build the place history."""
 
     def __init__(

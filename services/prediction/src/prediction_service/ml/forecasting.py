@@ -20,7 +20,7 @@ from scipy.stats import poisson
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LinearRegression
 
-FREQS = {
+FREQS: dict[str, dict[str, Any]] = {
     "W": {"season": 52, "ma": 13, "lags": (1, 2, 3, 4), "windows": (4, 13, 52)},
     "M": {"season": 12, "ma": 3, "lags": (1, 2, 3), "windows": (3, 6, 12)},
 }
@@ -106,7 +106,7 @@ def features_at(matrix: np.ndarray, t: int, periods_of_year: np.ndarray, freq: s
 
 
 def fraction_of_year(periods: pd.DatetimeIndex) -> np.ndarray:
-    return ((periods.day_of_year.to_numpy() - 1) / 365.25).astype(np.float64)
+    return np.asarray((periods.day_of_year.to_numpy() - 1) / 365.25, dtype=np.float64)
 
 
 class RateBoostingRegressor:
@@ -118,7 +118,7 @@ class RateBoostingRegressor:
         self.seed = seed
 
     def _base(self, x: np.ndarray) -> np.ndarray:
-        return np.maximum(self.linear_.predict(x), LEVEL_FLOOR)
+        return np.asarray(np.maximum(self.linear_.predict(x), LEVEL_FLOOR), dtype=np.float64)
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> RateBoostingRegressor:
         self.linear_ = LinearRegression().fit(x, y)
@@ -165,7 +165,7 @@ def training_rows(
 
 
 def _predict(model: Any, x: np.ndarray) -> np.ndarray:
-    return np.clip(model.predict(x), 0.0, None)
+    return np.asarray(np.clip(model.predict(x), 0.0, None), dtype=np.float64)
 
 
 def recursive_forecast(
@@ -183,7 +183,7 @@ def recursive_forecast(
 
 def _scale(prediction: np.ndarray) -> np.ndarray:
     # Count errors grow like sqrt(level) (Poisson-like), so residuals are normalised by it.
-    return np.sqrt(np.maximum(prediction, 1.0))
+    return np.asarray(np.sqrt(np.maximum(prediction, 1.0)), dtype=np.float64)
 
 
 class CountForecaster:

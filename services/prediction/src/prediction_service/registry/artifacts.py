@@ -52,7 +52,8 @@ def signing_key(*, artifact_key: str | None, client_secret: str | None) -> bytes
 
 
 def dump(obj: Any) -> bytes:
-    return sio.dumps(obj, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+    data: bytes = sio.dumps(obj, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+    return data
 
 
 def sha256_hex(data: bytes) -> str:

@@ -92,7 +92,7 @@ def to_public(row: ModelVersion, served_ids: set[str]) -> ModelVersionPublic:
         artifact_signed=row.artifact_hmac is not None,
         artifact_size=row.artifact_size,
         job_id=row.job_id,
-        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
+        created_at=as_utc(row.created_at),
         created_by=row.created_by,
     )
 
@@ -106,7 +106,7 @@ def _served_public(session: SessionDep, served: ServedModel) -> ServedPublic:
         algorithm=version.algorithm,
         previous_model_version_id=served.previous_model_version_id,
         promoted_at=as_utc(served.promoted_at),
-        promoted_by=served.promoted_by,  # type: ignore[arg-type]
+        promoted_by=served.promoted_by,
     )
 
 
@@ -228,6 +228,6 @@ def served_history(kind: Kind, principal: Staff, session: SessionDep) -> list[Pr
             action=e.action,
             actor=e.actor,
             occurred_at=as_utc(e.occurred_at),
-        )  # type: ignore[arg-type]
+        )
         for e in promotion_history(session, kind)
     ]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from prediction_service.config import Settings
@@ -150,7 +150,7 @@ def apply_page(
         )
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount != 1:
+    if cast("CursorResult[Any]", moved).rowcount != 1:
         raise Conflict("another replica advanced the sync cursor first")
     now = utcnow()
     upserted = deleted = 0
@@ -158,7 +158,11 @@ def apply_page(
         incident_id = str(line["id"])
         if line.get("deleted"):
             deleted += (
-                session.execute(delete(Incident).where(Incident.id == incident_id)).rowcount or 0
+                cast(
+                    "CursorResult[Any]",
+                    session.execute(delete(Incident).where(Incident.id == incident_id)),
+                ).rowcount
+                or 0
             )
             continue
         values = _record_of(line)
