@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +18,7 @@ from records_service.persons import search, service
 from records_service.persons.models import Person
 from records_service.persons.schemas import (
     PersonCreate,
+    PersonIncidentPage,
     PersonLinkCreate,
     PersonPage,
     PersonUpdate,
@@ -128,6 +130,56 @@ def search_persons(
 def read_person(person_id: Text, session: SessionDep, actor: ActorDep) -> JSONResponse:
     person = service.visible_person(session, actor=actor, person_id=person_id)
     return _answer(person, actor)
+
+
+@router.get(
+    "/persons/{person_id}/incidents",
+    response_model=PersonIncidentPage,
+    summary="The incidents a person is linked to, with their role (audited)",
+)
+def list_person_incidents(
+    person_id: Text, session: SessionDep, actor: ActorDep, page: PageDep
+) -> PersonIncidentPage:
+    """One item per role: the incident as the incident list shows it (masked the same way for
+    analysts) plus `role` and `link_id`; newest incident first. Deleted incidents are left
+    out; sealed ones only for admin and supervisor (each such read audited)."""
+    person = service.visible_person(session, actor=actor, person_id=person_id, audit=False)
+    after = None
+    if page.cursor is not None:
+        try:
+            after = (datetime.fromisoformat(str(page.cursor[0])), str(page.cursor[1]))
+        except (IndexError, TypeError, ValueError) as exc:
+            raise BadRequest("The cursor is not valid; start again without it.") from exc
+        if after[0].tzinfo is None:
+            raise BadRequest("The cursor is not valid; start again without it.")
+    rows = service.person_incidents(
+        session, principal=actor.principal, person=person, limit=page.limit, after=after
+    )
+    next_cursor = None
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        last_link, last_incident = rows[-1]
+        next_cursor = encode_cursor([last_incident.occurred_from.isoformat(), last_link.id])
+    items = [
+        {
+            **incidents.incident_view(incident, actor.principal),
+            "role": link.role,
+            "link_id": link.id,
+        }
+        for link, incident in rows
+    ]
+    actor.audit(
+        session,
+        action="person.read",
+        target_type=KIND,
+        target_id=person.id,
+        details={"view": "incidents", "incidents": [incident.id for _, incident in rows]},
+    )
+    for incident_id in dict.fromkeys(incident.id for _, incident in rows if incident.sealed):
+        actor.audit(
+            session, action="incident.read_sealed", target_type="incident", target_id=incident_id
+        )
+    return PersonIncidentPage(items=items, next_cursor=next_cursor)
 
 
 @router.patch("/persons/{person_id}", summary="Edit a person")

@@ -70,6 +70,14 @@ class PersonPage(BaseModel):
     next_cursor: str | None = None
 
 
+class PersonIncidentPage(BaseModel):
+    """A person's roles in incidents: each item is the incident as the incident list shows it
+    (masked the same way for analysts) plus "role" and "link_id"."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None
+
+
 class PersonLinkCreate(_Strict):
     person_id: Annotated[Text, Field(min_length=1, max_length=36)]
     role: Literal["suspect", "accused", "victim", "witness", "complainant"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -293,3 +294,45 @@ def unlink_person(session: Session, *, actor: Actor, incident: Incident, link_id
         target_id=incident.id,
         details={"person_id": link.person_id, "role": link.role, "link_id": link.id},
     )
+
+
+def person_incidents(
+    session: Session,
+    *,
+    principal: Principal,
+    person: Person,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> list[tuple[IncidentPerson, Incident]]:
+    """The person's roles in incidents, newest incident first; keyset on (occurred_from, link id).
+
+    The same visibility as the incident list: deleted incidents never appear, sealed ones only
+    for admin and supervisor; analysts never see that this person is the victim of a sensitive
+    offence (the incident's person list hides it from them too).
+    """
+    statement = (
+        select(IncidentPerson, Incident)
+        .join(Incident, Incident.id == IncidentPerson.incident_id)
+        .where(IncidentPerson.person_id == person.id, Incident.deleted_at.is_(None))
+    )
+    if not access.may_read_sealed(principal):
+        statement = statement.where(Incident.sealed.is_(False))
+    if not access.sees_unmasked(principal):
+        statement = statement.where(
+            ~and_(
+                IncidentPerson.role == PersonRole.VICTIM.value,
+                Incident.category.in_(sorted(taxonomy.SENSITIVE_SLUGS)),
+            )
+        )
+    if after is not None:
+        occurred, link_id = after
+        statement = statement.where(
+            or_(
+                Incident.occurred_from < occurred,
+                and_(Incident.occurred_from == occurred, IncidentPerson.id < link_id),
+            )
+        )
+    statement = statement.order_by(Incident.occurred_from.desc(), IncidentPerson.id.desc()).limit(
+        limit + 1
+    )
+    return [(row[0], row[1]) for row in session.execute(statement).all()]
