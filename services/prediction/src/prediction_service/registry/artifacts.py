@@ -36,6 +36,11 @@ TRUSTED_TYPES = [
 ]
 
 
+# skops distrusts tree node arrays (a crafted file could make predict read out of bounds), so
+# decision trees and random forests load only from artifacts whose HMAC proved we wrote them.
+SIGNED_ONLY_TYPES = ["sklearn.tree._tree.Tree"]
+
+
 class ArtifactRefused(ServiceUnavailable):
     type_slug, title = "artifact-refused", "The model artifact failed verification"
 
@@ -77,7 +82,8 @@ def verify_and_load(
         if signature is None or expected is None or not hmac.compare_digest(expected, signature):
             raise ArtifactRefused("The model artifact's signature is not valid.")
     try:
-        return sio.loads(data, trusted=TRUSTED_TYPES)
+        trusted = TRUSTED_TYPES + (SIGNED_ONLY_TYPES if key is not None else [])
+        return sio.loads(data, trusted=trusted)
     except UntrustedTypesFoundException as exc:
         raise ArtifactRefused("The model artifact contains types that are not allowed.") from exc
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
