@@ -34,7 +34,8 @@ class Incident(Base):
         UniqueConstraint("source_system", "source_id", name="uq_incidents_source"),
         Index("ix_incidents_station_occurred", "station_id", "occurred_from"),
         Index("ix_incidents_category_occurred", "category", "occurred_from"),
-        Index("ix_incidents_occurred_id", "occurred_from", "id"),
+        # List order plus the bounding box: a box filter is checked inside the index (0005).
+        Index("ix_incidents_occurred_box", "occurred_from", "id", "lat", "lon"),
         Index("ix_incidents_lat_lon", "lat", "lon"),
     )
 
