@@ -104,7 +104,8 @@ def classification(cv_rows: int, lines: list[str]) -> None:
         " refitted on the whole 80%, tested once on the 20% and on test.csv.gz.",
         "- Features: one pipeline (cyclical hour/weekday/month, premises and neighbourhood"
         " categorical, coordinates, Pub_Id/Park_Id/PS_Id, per-place category counts of earlier"
-        " incidents at the same coordinates and the 365-day category mix of the ~550 m cell,"
+        " incidents at the same coordinates and at the same coordinates and premises type, the"
+        " 365-day category mix of the ~550 m cell,"
         " counted strictly before each incident from the training rows only).",
         "",
         "| model | CV grid (s) | refit (s) | best params | split | accuracy | macro P | macro R | macro F1 | log loss |",
