@@ -6,6 +6,7 @@ import base64
 import importlib
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def local_secrets(directory: Path) -> dict[str, str]:
             key, sep, value = line.partition("=")
             if sep:
                 values[key.strip()] = value.strip()
-    wanted = {
+    wanted: dict[str, Callable[[], str]] = {
         "AUTH_KEY_ENCRYPTION_KEY": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "PREDICTION_CLIENT_SECRET": lambda: secrets.token_urlsafe(32),
         "HOTSPOTS_CLIENT_SECRET": lambda: secrets.token_urlsafe(32),
