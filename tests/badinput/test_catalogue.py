@@ -60,8 +60,6 @@ class Case:
     kwargs: dict[str, Any] = field(default_factory=dict)
     role: str | None = "officer"
     allowed: frozenset[int] = frozenset(range(400, 500))
-    # A known defect still open in the service that owns the route (shown as XFAIL by -ra).
-    defect: str | None = None
 
 
 MB = 1 << 20
@@ -177,15 +175,12 @@ CATALOGUE = [
         "POST",
         INCIDENTS,
         {"json": valid_incident(narrative="before\x00after")},
-        defect="records: NUL characters in text fields are accepted (SQLite stores them; "
-        "PostgreSQL text cannot hold them)",
     ),
     Case(
         "nul-in-person-name",
         "POST",
         PERSONS,
         {"json": {"given_name": "Nul\x00l", "family_name": "Byte"}},
-        defect="records: NUL characters in names are accepted",
     ),
     Case(
         "nul-in-filter",
@@ -193,7 +188,6 @@ CATALOGUE = [
         INCIDENTS,
         {"params": {"area": "Annex\x00"}},
         allowed=frozenset({200, *range(400, 500)}),
-        defect="records on PostgreSQL: a NUL in a filter value reaches the driver: 500",
     ),
     # --- path traversal ---
     Case("traversal-in-id", "GET", INCIDENTS + "/..%2F..%2F..%2Fetc%2Fpasswd"),
@@ -203,8 +197,6 @@ CATALOGUE = [
         "traversal-null-byte",
         "GET",
         INCIDENTS + "/abc%00.json",
-        defect="gateway: builds the upstream URL from the decoded path; the HTTP client "
-        "refuses the NUL: a 500 (gateway/proxy.py forward)",
     ),
     # --- wrong content types ---
     Case(
@@ -287,15 +279,12 @@ CATALOGUE = [
         "POST",
         INCIDENTS,
         {"json": valid_incident(occurred_from="9999-12-31T23:59:59-05:00")},
-        defect="records: astimezone(UTC) raises OverflowError (not ValueError) in the "
-        "schema's UTC validator: 500",
     ),
     Case(
         "occurred-year-0001-positive-offset",
         "POST",
         INCIDENTS,
         {"json": valid_incident(occurred_from="0001-01-01T00:00:00+05:00")},
-        defect="records: astimezone(UTC) raises OverflowError in the schema's UTC validator",
     ),
     Case(
         "occurred-year-10000",
@@ -320,14 +309,12 @@ CATALOGUE = [
         "GET",
         INCIDENTS,
         {"params": {"occurred_after": "9999-12-31T23:59:59-05:00"}},
-        defect="records: occurred_after query value overflows in UTCDateTime.process_bind_param",
     ),
     Case(
         "person-born-9999",
         "POST",
         PERSONS,
         {"json": {"given_name": "Ada", "family_name": "Future", "date_of_birth": "9999-12-31"}},
-        defect="records: a date of birth in the future is accepted (201)",
     ),
     # --- SQL and FTS syntax where a value is expected ---
     Case(
@@ -445,14 +432,7 @@ def seeded(stack):
     return stack
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(reason=c.defect, strict=False)) if c.defect else c
-        for c in CATALOGUE
-    ],
-    ids=[c.id for c in CATALOGUE],
-)
+@pytest.mark.parametrize("case", CATALOGUE, ids=[c.id for c in CATALOGUE])
 def test_bad_input_gets_a_clear_4xx_and_changes_nothing(seeded, case):
     stack = seeded
     before = snapshot(stack.databases["records"])
