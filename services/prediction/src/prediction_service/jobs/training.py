@@ -155,8 +155,14 @@ def train_classifiers(
 
             raise JobCancelled
         started = time.perf_counter()
+        # The class-balanced variant also gets a macro-F1 decision rule (per-class weights)
+        # chosen on out-of-fold probabilities of the training part only.
         model = build_pipeline(
-            algorithm, balanced=balanced, area_indicators=indicators, params=searched.best_params
+            algorithm,
+            balanced=balanced,
+            tune_decision=balanced,
+            area_indicators=indicators,
+            params=searched.best_params,
         )
         model.fit(x_train, y_train)
         refit_seconds = time.perf_counter() - started
@@ -165,6 +171,17 @@ def train_classifiers(
             "algorithm": algorithm,
             "class_balanced": balanced,
             "best_params": {k: v for k, v in searched.best_params.items()},
+            "decision_class_weights": (
+                dict(
+                    zip(
+                        [str(c) for c in model.classes_],
+                        [round(float(w), 6) for w in model.named_steps["model"].class_weights_],
+                        strict=True,
+                    )
+                )
+                if balanced
+                else None
+            ),
             "grid": grid,
             "seed": SEED,
         }

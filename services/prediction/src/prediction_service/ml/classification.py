@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
@@ -108,18 +108,121 @@ def _encoder_and_model(
     raise ValueError(f"unknown algorithm {algorithm!r}")
 
 
+def macro_f1_of(codes: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
+    """Macro-F1 from integer true and predicted class codes (fast: one bincount)."""
+    matrix = np.bincount(codes * n_classes + predicted, minlength=n_classes * n_classes).reshape(
+        n_classes, n_classes
+    )
+    tp = np.diag(matrix).astype(np.float64)
+    denominator = matrix.sum(axis=0) + matrix.sum(axis=1)
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(n_classes), where=denominator > 0)
+    return float(f1.mean())
+
+
+def fit_class_weights(
+    proba: np.ndarray, codes: np.ndarray, *, rounds: int = 4, span: float = 2.0, steps: int = 41
+) -> np.ndarray:
+    """Per-class weights w maximising macro-F1 of argmax(proba * w) (coordinate ascent).
+
+    A prior shift: the decision picks the class with the highest reweighted probability. Meant
+    for out-of-fold probabilities, so the weights never see the rows they are judged on.
+    """
+    n_classes = proba.shape[1]
+    log_w = np.zeros(n_classes)
+    best = macro_f1_of(codes, proba.argmax(axis=1), n_classes)
+    offsets = np.linspace(-span, span, steps)
+    for _ in range(rounds):
+        improved = False
+        for k in range(1, n_classes):  # weight 0 stays 1: only ratios matter
+            for offset in offsets:
+                trial = log_w.copy()
+                trial[k] += offset
+                score = macro_f1_of(codes, (proba * np.exp(trial)).argmax(axis=1), n_classes)
+                if score > best + 1e-9:
+                    best, log_w, improved = score, trial, True
+        span /= 2
+        offsets = np.linspace(-span, span, steps)
+        if not improved and span < 0.1:
+            break
+    return np.asarray(np.exp(log_w), dtype=np.float64)
+
+
+class PriorShiftClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """A classifier whose decision rule is tuned for macro-F1 by cross-validation.
+
+    fit: out-of-fold probabilities of `estimator` over `cv` stratified folds of the training rows
+    only, per-class weights chosen on them to maximise macro-F1 of the reweighted argmax, then
+    `estimator` refitted on all rows. predict_proba returns the refitted model's probabilities
+    reweighted by those weights and renormalised (the posterior under the shifted class prior),
+    so its argmax is the tuned decision and serving applies it with no extra step.
+    """
+
+    def __init__(self, estimator: Any = None, *, cv: int = CV_FOLDS, seed: int = SEED) -> None:
+        self.estimator = estimator
+        self.cv = cv
+        self.seed = seed
+
+    def fit(self, X: Any, y: Any) -> PriorShiftClassifier:
+        labels = np.asarray(y).astype(str)
+        self.classes_ = np.unique(labels)
+        codes = np.searchsorted(self.classes_, labels)
+        smallest = int(np.bincount(codes).min())
+        folds = min(self.cv, smallest)
+        self.class_weights_ = np.ones(len(self.classes_))
+        self.cv_macro_f1_before_ = self.cv_macro_f1_after_ = None
+        if folds >= 2 and len(self.classes_) >= 2:
+            oof = np.zeros((len(codes), len(self.classes_)))
+            splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.seed)
+            for train_idx, val_idx in splitter.split(np.zeros(len(codes)), codes):
+                part = clone(self.estimator).fit(_rows(X, train_idx), labels[train_idx])
+                columns = np.searchsorted(self.classes_, np.asarray(part.classes_).astype(str))
+                oof[np.ix_(val_idx, columns)] = part.predict_proba(_rows(X, val_idx))
+            self.class_weights_ = fit_class_weights(oof, codes)
+            n = len(self.classes_)
+            self.cv_macro_f1_before_ = macro_f1_of(codes, oof.argmax(axis=1), n)
+            self.cv_macro_f1_after_ = macro_f1_of(
+                codes, (oof * self.class_weights_).argmax(axis=1), n
+            )
+        self.estimator_ = clone(self.estimator).fit(X, labels)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        shifted = np.asarray(self.estimator_.predict_proba(X)) * self.class_weights_
+        result: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
+        return result
+
+    def predict(self, X: Any) -> np.ndarray:
+        result: np.ndarray = self.classes_[self.predict_proba(X).argmax(axis=1)]
+        return result
+
+
+def _rows(X: Any, index: np.ndarray) -> Any:
+    return X.iloc[index] if hasattr(X, "iloc") else X[index]
+
+
 def build_pipeline(
     algorithm: str,
     *,
     balanced: bool = False,
+    tune_decision: bool = False,
     extra_numeric: Sequence[str] = (),
     area_indicators: dict[str, dict[str, float]] | None = None,
     utc_offset_hours: float = 0.0,
     params: dict[str, Any] | None = None,
     seed: int = SEED,
 ) -> Pipeline:
-    """One pipeline: raw incidents -> features -> encoding/scaling -> classifier."""
+    """One pipeline: raw incidents -> features -> encoding/scaling -> classifier.
+
+    tune_decision wraps the classifier in PriorShiftClassifier (macro-F1 decision rule chosen
+    by cross-validation on the rows it is fitted on); params keep their `model__` names.
+    """
     encode, model = _encoder_and_model(algorithm, balanced=balanced, seed=seed)
+    if tune_decision:
+        model = PriorShiftClassifier(model, seed=seed)
+        params = {
+            (f"model__estimator__{k.removeprefix('model__')}" if k.startswith("model__") else k): v
+            for k, v in (params or {}).items()
+        }
     pipeline = Pipeline(
         [
             (

@@ -20,6 +20,7 @@ from servicekit.errors import ServiceUnavailable
 # Types beyond skops' built-in trusted set that our pipelines and forecasters contain.
 TRUSTED_TYPES = [
     "prediction_service.ml.features.IncidentFeatures",
+    "prediction_service.ml.classification.PriorShiftClassifier",
     "prediction_service.ml.forecasting.CountForecaster",
     "prediction_service.ml.forecasting.ForecastBundle",
     "prediction_service.ml.forecasting.RateBoostingRegressor",
