@@ -15,19 +15,18 @@ def _sync(env: dict[str, str], *, max_pages: int | None) -> Any:
     from servicekit.db import Database
     from servicekit.migrations import upgrade_to_head
 
-    settings = Settings(
-        **{
-            key: value
-            for key, value in {
-                "database_url": env.get("HOTSPOTS_DATABASE_URL"),
-                "auth_url": env.get("HOTSPOTS_AUTH_URL"),
-                "records_url": env.get("HOTSPOTS_RECORDS_URL"),
-                "client_id": env.get("HOTSPOTS_CLIENT_ID"),
-                "client_secret": env.get("HOTSPOTS_CLIENT_SECRET"),
-            }.items()
-            if value
-        }
-    )
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "database_url": env.get("HOTSPOTS_DATABASE_URL"),
+            "auth_url": env.get("HOTSPOTS_AUTH_URL"),
+            "records_url": env.get("HOTSPOTS_RECORDS_URL"),
+            "client_id": env.get("HOTSPOTS_CLIENT_ID"),
+            "client_secret": env.get("HOTSPOTS_CLIENT_SECRET"),
+        }.items()
+        if value
+    }
+    settings = Settings(**overrides)
     feed = RecordsFeed.from_settings(settings)
     if feed is None:
         raise typer.BadParameter(

@@ -56,7 +56,7 @@ def _public(job: AnalysisJob) -> JobPublic:
     return JobPublic(
         id=job.id,
         kind=job.kind,
-        status=job.status,  # type: ignore[arg-type]
+        status=job.status,
         progress=job.progress,
         message=job.message,
         error=job.error,

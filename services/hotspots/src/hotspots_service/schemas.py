@@ -21,6 +21,10 @@ Horizon = Literal["day", "week", "month"]
 Method = Literal["naive", "prospective", "gbm"]
 
 
+def _all_methods() -> list[Method]:
+    return ["naive", "prospective", "gbm"]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -110,7 +114,7 @@ class BacktestRequest(Strict):
     end: datetime
     horizon: Horizon = "week"
     cell_size_m: float = Field(default=250.0, ge=50, le=5000)
-    methods: list[Method] = Field(default_factory=lambda: ["naive", "prospective", "gbm"])
+    methods: list[Method] = Field(default_factory=_all_methods)
     shares: list[float] = Field(default_factory=lambda: [0.01, 0.05, 0.10], max_length=10)
     retrain_every: int = Field(default=4, ge=1, le=52)
     training_origins: int = Field(default=26, ge=2, le=104)

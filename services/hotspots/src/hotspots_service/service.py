@@ -21,6 +21,8 @@ from hotspots_service.analysis.fairness import (
 from hotspots_service.analysis.forecasting import (
     DAY,
     HORIZON_DAYS,
+    History,
+    PastView,
     fit_boosted,
     flagged_count,
     naive_scores,
@@ -115,7 +117,7 @@ def run_clusters(
     progress(0.1, f"clustering {len(points)} incidents")
     if request.method == "kmeans":
         result = clustering.kmeans(points.x, points.y, k=request.k)
-        used = {"k": request.k}
+        used: dict[str, float] = {"k": request.k}
     elif request.method == "dbscan":
         result = clustering.dbscan(
             points.x, points.y, eps=request.eps_m, min_samples=request.min_samples
@@ -195,7 +197,9 @@ def _origin(as_of: datetime | None) -> int:
     return _epoch(as_of) if as_of else int(datetime.now(UTC).timestamp())
 
 
-def forecast_scores(points: PointSet, *, method: str, origin: int, horizon: str, cell_size: float):
+def forecast_scores(
+    points: PointSet, *, method: str, origin: int, horizon: str, cell_size: float
+) -> tuple[History, PastView, np.ndarray]:
     history = history_for_forecast(points, origin=origin, horizon=horizon, cell_size=cell_size)
     view = history.past(history.counts.shape[0])
     if method == "naive":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -115,7 +116,7 @@ def hdbscan(
     return ClusterResult(labels, "hdbscan-sampled")
 
 
-def _hull(points: PointSet, index: np.ndarray, min_width: float) -> tuple[dict, float]:
+def _hull(points: PointSet, index: np.ndarray, min_width: float) -> tuple[dict[str, Any], float]:
     coords = np.column_stack([points.x[index], points.y[index]])
     hull = None
     if len(coords) >= 3:
@@ -147,10 +148,10 @@ def clusters_geojson(
     points: PointSet,
     result: ClusterResult,
     *,
-    parameters: dict,
+    parameters: dict[str, Any],
     min_width: float = 20.0,
     progress: Progress = _no_progress,
-) -> dict:
+) -> dict[str, Any]:
     """One feature per cluster (largest first): hull, count, category mix, time span."""
     labels = result.labels
     order = np.argsort(labels, kind="stable")

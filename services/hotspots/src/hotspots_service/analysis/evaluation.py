@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -125,7 +126,7 @@ def backtest(
     seed: int = 0,
     keep_rankings: bool = False,
     progress: Progress = _quiet,
-) -> dict:
+) -> dict[str, Any]:
     """Rolling-origin backtest of `methods` (the naive baseline is always added)."""
     if horizon not in HORIZON_DAYS:
         raise ValueError(f"horizon must be one of {sorted(HORIZON_DAYS)}")
@@ -215,8 +216,8 @@ def summarise(
     cell_size: float,
     grid: Grid,
     keep_rankings: bool,
-) -> dict:
-    summary: dict[str, dict] = {}
+) -> dict[str, Any]:
+    summary: dict[str, dict[str, dict[str, Any]]] = {}
     for method in methods:
         rows = [r for r in results if r.method == method and r.incidents > 0]
         per_share = {}
@@ -242,7 +243,7 @@ def summarise(
             base = baseline[key]["hit_rate"]
             values["hit_rate_vs_baseline"] = values["hit_rate"] / base if base else None
     origins = sorted({r.origin for r in results})
-    answer: dict = {
+    answer: dict[str, Any] = {
         "protocol": "rolling origin; each origin ranks study cells using only earlier data",
         "horizon": horizon,
         "cell_size_m": cell_size,

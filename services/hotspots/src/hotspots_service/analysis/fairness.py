@@ -4,6 +4,7 @@ feedback-loop simulation (flagged cells get extra recorded crime) of repeated de
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def indicator_distribution(
     areas: np.ndarray,
     indicator: dict[str, float],
     groups: int = 4,
-) -> dict:
+) -> dict[str, Any]:
     """Shares of flagged cells, recorded crime and study cells per indicator quantile group."""
     known = np.array([a in indicator for a in areas])
     values = np.array([indicator.get(a, np.nan) for a in areas], dtype=float)
@@ -94,7 +95,7 @@ def feedback_simulation(
     seed: int = 0,
     retrain_every: int = 4,
     progress: Progress | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Replay `rounds` real periods twice: once as recorded, once where every incident in a
     flagged cell brings Poisson(boost) extra recorded incidents (more patrols, more records).
 
@@ -136,7 +137,7 @@ def feedback_simulation(
             fed.category_counts[:, o, cell] += rng.multinomial(extra[cell], probs).astype(np.int32)
         fed.__post_init__()
         total_true = max(1, int(true_counts.sum()))
-        row = {"round": r + 1, "origin_index": o}
+        row: dict[str, Any] = {"round": r + 1, "origin_index": o}
         for name, cells_flagged in flagged.items():
             current = set(cells_flagged.tolist())
             first.setdefault(name, current)

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from hotspots_service.analysis.geo import Grid
@@ -32,8 +33,8 @@ class History:
     category_counts: np.ndarray  # (C, B, cells) int32
     categories: list[str]
     first_seen: np.ndarray  # (cells,) earliest incident time per cell (int64 max if none)
-    cum: np.ndarray = field(init=False)  # (B+1, cells), cum[b] = sum of bins < b
-    cat_cum: np.ndarray = field(init=False)
+    cum: NDArray[np.int64] = field(init=False)  # (B+1, cells), cum[b] = sum of bins < b
+    cat_cum: NDArray[np.int64] = field(init=False)
 
     def __post_init__(self) -> None:
         self.cum = np.concatenate(
@@ -67,31 +68,33 @@ class PastView:
     grid: Grid
     origin: int
     bin_seconds: int
-    cum: np.ndarray
-    cat_cum: np.ndarray
+    cum: NDArray[np.int64]
+    cat_cum: NDArray[np.int64]
     categories: list[str]
     study: np.ndarray  # cells with any incident before the origin
 
     @property
     def n_bins(self) -> int:
-        return self.cum.shape[0] - 1
+        return int(self.cum.shape[0]) - 1
 
     def bins_for_days(self, days: float) -> int:
         return max(1, math.ceil(days * DAY / self.bin_seconds))
 
-    def window(self, bins: int, *, end: int | None = None) -> np.ndarray:
+    def window(self, bins: int, *, end: int | None = None) -> NDArray[np.float64]:
         """Counts per cell in the `bins` bins before bin index `end` (default: the origin)."""
         end = self.n_bins if end is None else end
         start = max(0, end - bins)
-        return (self.cum[end] - self.cum[start]).astype(float)
+        counts: NDArray[np.int64] = self.cum[end] - self.cum[start]  # cum is 2-D: a row
+        return counts.astype(float)
 
-    def category_window(self, bins: int, *, end: int | None = None) -> np.ndarray:
+    def category_window(self, bins: int, *, end: int | None = None) -> NDArray[np.float64]:
         end = self.n_bins if end is None else end
         start = max(0, end - bins)
         return (self.cat_cum[:, end] - self.cat_cum[:, start]).astype(float)
 
-    def bin_counts(self, index: int) -> np.ndarray:
-        return (self.cum[index + 1] - self.cum[index]).astype(float)
+    def bin_counts(self, index: int) -> NDArray[np.float64]:
+        counts: NDArray[np.int64] = self.cum[index + 1] - self.cum[index]  # a row of cum
+        return counts.astype(float)
 
     def truncated(self, end: int) -> PastView:
         """The view an earlier origin (bin index `end` < n_bins) would have had, minus study."""
@@ -179,7 +182,7 @@ def prospective_scores(
         if counts.any():
             weighted += counts / (1.0 + age / decay_bins)
     grid2d = weighted.reshape(view.grid.ny, view.grid.nx)
-    smoothed = ndimage.convolve(grid2d, kernel, mode="constant", cval=0.0)
+    smoothed: NDArray[np.float64] = ndimage.convolve(grid2d, kernel, mode="constant", cval=0.0)
     return smoothed.ravel()
 
 
@@ -223,7 +226,8 @@ class BoostedModel:
     def scores(self, view: PastView) -> np.ndarray:
         if view.origin < self.trained_until:
             raise ValueError("the model was trained on data after this origin")
-        return self.model.predict(_features(view, view.n_bins))
+        predicted: NDArray[np.float64] = self.model.predict(_features(view, view.n_bins))
+        return predicted
 
 
 def fit_boosted(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from pyproj import CRS, Transformer
@@ -126,6 +127,6 @@ def cell_polygons(
     ]
 
 
-def feature_collection(features: list[dict], **metadata: object) -> dict:
+def feature_collection(features: list[dict[str, Any]], **metadata: object) -> dict[str, Any]:
     """An RFC 7946 FeatureCollection with foreign members for metadata."""
     return {"type": "FeatureCollection", "features": features, **metadata}

@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import ndimage, stats
 
 from hotspots_service.analysis.geo import Grid, Projection, cell_polygons, feature_collection
 
 
-def window_sum(values: np.ndarray, radius: int) -> np.ndarray:
+def window_sum(values: np.ndarray, radius: int) -> NDArray[np.float64]:
     """Sum over the (2r+1)^2 block around every cell, zero outside the grid."""
     size = 2 * radius + 1
     # uniform_filter averages; constant mode pads with zeros, so mean*size^2 is the clipped sum
-    mean = ndimage.uniform_filter(values.astype(float), size=size, mode="constant", cval=0.0)
+    mean: NDArray[np.float64] = ndimage.uniform_filter(
+        values.astype(float), size=size, mode="constant", cval=0.0
+    )
     return mean * (size * size)
 
 
@@ -75,11 +79,15 @@ def classify(z: float, p_fdr: float) -> tuple[str, int]:
     return "not_significant", 0
 
 
-def kde_surface(x: np.ndarray, y: np.ndarray, grid: Grid, *, bandwidth: float) -> np.ndarray:
+def kde_surface(
+    x: np.ndarray, y: np.ndarray, grid: Grid, *, bandwidth: float
+) -> NDArray[np.float64]:
     """Gaussian kernel density in incidents per km^2 at each cell (binned, then smoothed)."""
     counts = grid.counts(x, y)
     sigma = bandwidth / grid.cell_size
-    smoothed = ndimage.gaussian_filter(counts.astype(float), sigma=sigma, mode="constant")
+    smoothed: NDArray[np.float64] = ndimage.gaussian_filter(
+        counts.astype(float), sigma=sigma, mode="constant"
+    )
     return smoothed / grid.cell_area_km2
 
 
@@ -87,10 +95,10 @@ def grid_features(
     grid: Grid,
     projection: Projection,
     cells: np.ndarray,
-    properties: list[dict],
-) -> list[dict]:
+    properties: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
     polygons = cell_polygons(grid, projection, cells)
-    features = []
+    features: list[dict[str, Any]] = []
     for cell, polygon, props in zip(cells, polygons, properties, strict=True):
         row, col = divmod(int(cell), grid.nx)
         features.append(
@@ -113,7 +121,7 @@ def grid_map(
     radius: int = 1,
     alpha: float = 0.05,
     include_empty: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """Square-grid counts with Gi* z, p, FDR p and class per cell, as GeoJSON."""
     grid = Grid.covering(x, y, cell_size, margin=radius)
     counts = grid.counts(x, y)
@@ -125,7 +133,7 @@ def grid_map(
     z = gi.z.ravel()[cells]
     p = gi.p.ravel()[cells]
     q = gi.p_fdr.ravel()[cells]
-    properties = []
+    properties: list[dict[str, Any]] = []
     for c, zi, pi, qi in zip(flat_counts[cells], z, p, q, strict=True):
         kind, level = classify(float(zi), float(qi))
         properties.append(
@@ -161,7 +169,7 @@ def kde_map(
     cell_size: float,
     bandwidth: float,
     min_share_of_peak: float = 0.05,
-) -> dict:
+) -> dict[str, Any]:
     """KDE surface on the grid as GeoJSON cells whose density is at least a share of the peak."""
     margin = int(np.ceil(3 * bandwidth / cell_size))
     grid = Grid.covering(x, y, cell_size, margin=margin)
@@ -180,7 +188,7 @@ def kde_map(
     )
 
 
-def mann_kendall(series: np.ndarray) -> tuple[float, float]:
+def mann_kendall(series: np.ndarray) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Mann-Kendall trend test with the tie-corrected variance: (z, two-sided p) per row.
 
     `series` is (cells, slices); returns arrays of z and p.
@@ -202,7 +210,7 @@ def mann_kendall(series: np.ndarray) -> tuple[float, float]:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(s > 0, (s - 1) / np.sqrt(var), np.where(s < 0, (s + 1) / np.sqrt(var), 0.0))
     z = np.nan_to_num(z)
-    p = 2.0 * stats.norm.sf(np.abs(z))
+    p: NDArray[np.float64] = 2.0 * stats.norm.sf(np.abs(z))
     return z, p
 
 
@@ -249,7 +257,7 @@ def emerging_hotspots(
     slice_edges: np.ndarray,
     radius: int = 1,
     alpha: float = 0.05,
-) -> dict:
+) -> dict[str, Any]:
     """Gi* per time slice and a Mann-Kendall trend of each cell's z over the slices."""
     grid = Grid.covering(x, y, cell_size, margin=radius)
     slices = len(slice_edges) - 1
@@ -270,8 +278,10 @@ def emerging_hotspots(
     hot = (z_all > 0) & (q_all <= alpha)
     cold = (z_all < 0) & (q_all <= alpha)
     candidates = np.flatnonzero(hot.any(axis=0) | (counts_all.sum(axis=0) > 0))
-    trend_z, trend_p = mann_kendall(z_all[:, candidates].T) if candidates.size else ([], [])
-    properties = []
+    trend_z, trend_p = (
+        mann_kendall(z_all[:, candidates].T) if candidates.size else (np.zeros(0), np.zeros(0))
+    )
+    properties: list[dict[str, Any]] = []
     keep = []
     for position, cell in enumerate(candidates):
         category = emerging_category(
