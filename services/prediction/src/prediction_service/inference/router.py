@@ -97,9 +97,11 @@ def classify(
 ) -> Response:
     """Category probabilities of one incident from the served classifier, with the reasons."""
     loaded = _cache(request).served(session, "classifier")
-    proba, reasons = explain(
-        loaded.model, incidents_frame([body.incident]), top=max(body.top_features, 1)
-    )
+    top = max(body.top_features, 1)
+    if loaded.fast is not None:
+        proba, reasons = loaded.fast.explain([body.incident], top=top)
+    else:
+        proba, reasons = explain(loaded.model, incidents_frame([body.incident]), top=top)
     classes = [str(c) for c in loaded.model.classes_]
     log_prediction(session, principal=principal, loaded=loaded, endpoint="classify", n_rows=1)
     return _json(
@@ -120,12 +122,19 @@ def classify_batch(
 ) -> Response:
     """Up to 10,000 incidents in one call (one log entry for the batch)."""
     loaded = _cache(request).served(session, "classifier")
-    frame = incidents_frame(body.incidents)
     classes = np.asarray([str(c) for c in loaded.model.classes_], dtype=object)
-    if body.explain:
-        proba, reasons = explain(loaded.model, frame, top=body.top_features)
+    fast = loaded.fast
+    if fast is not None:
+        if body.explain:
+            proba, reasons = fast.explain(body.incidents, top=body.top_features)
+        else:
+            proba, reasons = fast.predict_proba(body.incidents), None
     else:
-        proba, reasons = loaded.model.predict_proba(frame), None
+        frame = incidents_frame(body.incidents)
+        if body.explain:
+            proba, reasons = explain(loaded.model, frame, top=body.top_features)
+        else:
+            proba, reasons = loaded.model.predict_proba(frame), None
     predicted = classes[proba.argmax(axis=1)]
     rounded = np.round(proba, 6).tolist()
     names = classes.tolist()
@@ -139,7 +148,11 @@ def classify_batch(
             item["top_features"] = reasons[i]
         predictions.append(item)
     log_prediction(
-        session, principal=principal, loaded=loaded, endpoint="classify_batch", n_rows=len(frame)
+        session,
+        principal=principal,
+        loaded=loaded,
+        endpoint="classify_batch",
+        n_rows=len(body.incidents),
     )
     return _json({"model": model_ref(loaded), "predictions": predictions})
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, undefer
 
+from prediction_service.ml.fast import FastClassifier
 from prediction_service.registry import artifacts
 from prediction_service.registry.models import ModelVersion, PromotionEvent, ServedModel
 from prediction_service.timeutil import utcnow
@@ -152,6 +153,7 @@ class LoadedModel:
     algorithm: str
     class_balanced: bool
     model: Any
+    fast: Any = None  # FastClassifier for classifiers whose pipeline it understands
 
 
 class ModelCache:
@@ -198,6 +200,7 @@ class ModelCache:
                 algorithm=version.algorithm,
                 class_balanced=version.class_balanced,
                 model=model,
+                fast=FastClassifier.compile(model) if version.kind == "classifier" else None,
             )
             self._loaded[row.id] = loaded
             while len(self._loaded) > self._size:
