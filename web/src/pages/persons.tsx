@@ -80,7 +80,7 @@ function PersonCard({ person }: { person: Person }) {
 
 function PersonIncidents({ personId }: { personId: string }) {
   const { data, error, loading } = useLoad(
-    () => get<Page<Incident & { role?: string }>>(`/api/v1/records/persons/${personId}/incidents`),
+    () => get<Page<Incident & { role?: string; link_id?: string }>>(`/api/v1/records/persons/${personId}/incidents`),
     [personId],
   );
   if (loading) return <Spinner />;
@@ -92,7 +92,7 @@ function PersonIncidents({ personId }: { personId: string }) {
   return (
     <ul className="plain">
       {data.items.map((incident) => (
-        <li key={incident.id}>
+        <li key={incident.link_id ?? `${incident.id}-${incident.role ?? ""}`}>
           <Link to={`/incidents/${incident.id}`}>{incident.crime_id}</Link> · {label(incident.category)} ·{" "}
           {formatDate(incident.occurred_from)}
           {incident.role ? ` · ${label(incident.role)}` : ""}
