@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import DateTime, Dialect
+from sqlalchemy import DateTime, Dialect, Table
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -51,3 +51,8 @@ def new_id() -> str:
 
 class Base(DeclarativeBase):
     metadata = make_metadata()
+
+    if TYPE_CHECKING:
+        # Every model here is mapped to a Table (none to a view or a select), so say so:
+        # DeclarativeBase types __table__ as the wider FromClause.
+        __table__: ClassVar[Table]

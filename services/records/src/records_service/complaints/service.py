@@ -158,7 +158,7 @@ def attachments_of(session: Session, complaint_id: str) -> list[ComplaintAttachm
     )
 
 
-def complaint_query(*, principal: Principal, status: str | None) -> Select[tuple[Complaint]]:
+def complaint_query(*, principal: Principal, status: str | None) -> Select[Complaint]:
     """Citizens list their own complaints; staff who handle complaints list all."""
     statement = select(Complaint)
     if not is_triager(principal):

@@ -15,6 +15,7 @@ Everything comes from one seeded generator: the same seed and end date give the 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -124,7 +125,7 @@ def station_of(east_m: float, north_m: float) -> str:
     return STATIONS[(0 if north_m >= 0 else 2) + (0 if east_m < 0 else 1)]
 
 
-def _pick(rng: np.random.Generator, weights: dict[str, float]) -> str:
+def _pick(rng: np.random.Generator, weights: Mapping[str, float]) -> str:
     keys = list(weights)
     p = np.array([weights[k] for k in keys], dtype=float)
     return keys[int(rng.choice(len(keys), p=p / p.sum()))]

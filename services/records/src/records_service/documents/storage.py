@@ -131,13 +131,13 @@ class S3DocumentStore:
             raise DocumentIntegrityError("The stored file is missing.") from exc
         shutil.copyfileobj(response["Body"], spool, CHUNK)
         spool.seek(0)
-        if _hash_file(spool) != sha256:  # type: ignore[arg-type]
+        if _hash_file(spool) != sha256:
             spool.close()
             raise DocumentIntegrityError(
                 "The stored file no longer matches its fingerprint; it was not sent."
             )
         spool.seek(0)
-        return spool  # type: ignore[return-value]
+        return spool
 
 
 def make_store(settings: Settings) -> DocumentStore:

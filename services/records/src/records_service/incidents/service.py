@@ -385,7 +385,7 @@ class IncidentFilters:
     include_deleted: bool = False
 
 
-def incident_query(*, principal: Principal, filters: IncidentFilters) -> Select[tuple[Incident]]:
+def incident_query(*, principal: Principal, filters: IncidentFilters) -> Select[Incident]:
     """The visible incidents matching `filters` (no order, no limit)."""
     statement = select(Incident)
     if not (filters.include_deleted and principal.has_any("admin")):

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import cast
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import bindparam, delete, select, text
@@ -125,7 +126,8 @@ def _sqlite_terms(session: Session, fts_query: str, word: str) -> list[tuple[int
             " WHERE person_name_terms_fts MATCH ? AND length(t.term) BETWEEN ? AND ?",
             (fts_query, len(word) - LENGTH_SLACK, len(word) + LENGTH_SLACK),
         )
-        return cursor.fetchall()
+        # sqlite3 returns a list of plain tuples, here (integer id, text term).
+        return cast("list[tuple[int, str]]", cursor.fetchall())
     finally:
         cursor.close()
 

@@ -79,16 +79,16 @@ def duplicate_candidates(session: Session, *, payload: PersonCreate) -> list[dic
     for match in search.search_names(session, query=name_key, limit=20):
         if match.person_id in found or match.score < DUPLICATE_SCORE:
             continue
-        person = session.get(Person, match.person_id)
-        if person is None:
+        candidate = session.get(Person, match.person_id)
+        if candidate is None:
             continue
         if (
             payload.date_of_birth is not None
-            and person.date_of_birth is not None
-            and person.date_of_birth != payload.date_of_birth
+            and candidate.date_of_birth is not None
+            and candidate.date_of_birth != payload.date_of_birth
         ):
             continue
-        found[person.id] = _candidate_summary(person, match.score)
+        found[candidate.id] = _candidate_summary(candidate, match.score)
     return sorted(found.values(), key=lambda c: -c["score"])[:10]
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from records_service.incidents.models import Incident
@@ -77,8 +79,8 @@ class IncidentColumns:
         self.codes = {d: np.empty(0, dtype=np.int32) for d in DIMENSIONS}
         self.vocabularies = {d: _Vocabulary.empty() for d in DIMENSIONS}
         # Positions in time order and the times in that order (rebuilt after changes).
-        self._order: np.ndarray | None = None
-        self._sorted_seconds: np.ndarray | None = None
+        self._order: npt.NDArray[np.intp] | None = None
+        self._sorted_seconds: npt.NDArray[np.int64] | None = None
         self.ready = False
         self._loading = False
         self.load_seconds: float | None = None
@@ -135,7 +137,7 @@ class IncidentColumns:
             if len(rows) < FETCH_CHUNK:
                 return
 
-    def _apply(self, rows: list[Any]) -> None:
+    def _apply(self, rows: Sequence[Sequence[Any]]) -> None:
         self._order = None
         self._sorted_seconds = None
         fresh: list[Any] = []
@@ -164,7 +166,7 @@ class IncidentColumns:
             new_codes = np.array([known[v] for v in columns[4 + offset]], dtype=np.int32)
             self.codes[dimension] = np.concatenate([self.codes[dimension], new_codes])
 
-    def selected(self, query: StatisticsQuery) -> np.ndarray:
+    def selected(self, query: StatisticsQuery) -> npt.NDArray[np.intp]:
         """Positions counted by `query`: alive, in the frame, passing the filters."""
         if self._order is None or self._sorted_seconds is None:
             self._order = np.argsort(self.seconds, kind="stable")
@@ -185,7 +187,7 @@ class IncidentColumns:
     def count_rows(self, query: StatisticsQuery) -> list[CountRow]:
         """Counts per bucket and group, in the same shape and order as the SQL version."""
         positions = self.selected(query)
-        keys: list[np.ndarray] = []
+        keys: list[npt.NDArray[np.int64]] = []
         sizes: list[int] = []
         bucket_base = 0
         if query.bucket is not None:
@@ -239,7 +241,7 @@ def _epoch(value: datetime) -> int:
 SECONDS_PER_DAY = 86_400
 
 
-def bucket_numbers(bucket: Bucket, seconds: np.ndarray) -> np.ndarray:
+def bucket_numbers(bucket: Bucket, seconds: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """An integer per incident naming its UTC bucket (hours, days, ISO weeks, months, years)."""
     days = seconds // SECONDS_PER_DAY
     if bucket is Bucket.HOUR:

@@ -151,7 +151,9 @@ def _grouped(query: StatisticsQuery, dialect: str) -> Select[Any]:
     columns.extend(DIMENSION_COLUMNS[d].label(d.value) for d in query.group_by)
     statement = select(*columns, func.count().label("n")).where(and_(*_where(query)))
     if columns:
-        positions = [literal_column(str(i + 1)) for i in range(len(columns))]
+        positions: list[ColumnElement[Any]] = [
+            literal_column(str(i + 1)) for i in range(len(columns))
+        ]
         statement = statement.group_by(*positions)
     return statement
 
