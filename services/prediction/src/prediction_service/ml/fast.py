@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -153,6 +154,21 @@ class FastClassifier:
             blocks.append(block)
             start += width
         width = start + len(numeric)
+        if isinstance(model, HistGradientBoostingClassifier) and model._preprocessor is not None:
+            # The booster re-encodes its categorical columns on every call (a ColumnTransformer,
+            # most of its predict time for a few rows): fold that mapping into the lookups.
+            mask = np.asarray(model._preprocessor.transformers_[0][2], dtype=bool)
+            if blocks != [(j, j + 1) for j in range(len(CATEGORICAL_FEATURES))] or not (
+                mask[: len(blocks)].all() and not mask[len(blocks) :].any()
+            ):
+                return None
+            inner = model._preprocessor.named_transformers_["encoder"].categories_
+            for j in range(len(blocks)):
+                known = {float(v): float(i) for i, v in enumerate(inner[j])}
+                lookups[j] = {
+                    k: np.asarray([known.get(float(v[0]), np.nan)]) for k, v in lookups[j].items()
+                }
+                unknown[j] = np.asarray([known.get(float(unknown[j][0]), np.nan)])
         if isinstance(model, LogisticRegression):
             linear = True
         elif hasattr(model, "predict_proba"):
@@ -205,33 +221,35 @@ class FastClassifier:
         """Categorical values and the numeric feature matrix, as IncidentFeatures computes them."""
         f = self.features
         n = len(incidents)
-        offset = timedelta(hours=f.utc_offset_hours)
-        hour = np.empty(n)
-        weekday = np.empty(n)
-        month = np.empty(n)
-        seconds = np.empty(n, dtype=np.int64)
-        lat = np.empty(n)
-        lon = np.empty(n)
-        premises: list[str] = []
-        areas: list[str] = []
-        premises_raw: list[str] = []
-        for i, incident in enumerate(incidents):
-            stamp = incident.occurred_at
-            stamp = stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
-            local = stamp + offset
-            hour[i] = local.hour + local.minute / 60.0
-            weekday[i] = local.weekday()
-            month[i] = local.month - 1
-            # features._seconds divides pandas' int64 view by 1e9; pandas 3 keeps these
-            # timestamps at microsecond resolution, so match that unit exactly.
-            seconds[i] = (stamp - _EPOCH) // _MICROSECOND // 1_000_000_000 + _EPOCH_1900
-            lat[i] = np.nan if incident.lat is None else incident.lat
-            lon[i] = np.nan if incident.lon is None else incident.lon
-            premises.append(_category(incident.premises_type))
-            areas.append(_category(incident.area))
-            premises_raw.append(
-                MISSING_CATEGORY if incident.premises_type is None else str(incident.premises_type)
-            )
+        # Microseconds since 1970 (UTC), exactly; calendar fields come from numpy datetime64.
+        micros = np.fromiter(
+            (
+                ((s if s.tzinfo is not None else s.replace(tzinfo=UTC)) - _EPOCH) // _MICROSECOND
+                for s in (i.occurred_at for i in incidents)
+            ),
+            dtype=np.int64,
+            count=n,
+        )
+        local = (micros + round(f.utc_offset_hours * 3_600_000_000)).astype("datetime64[us]")
+        minutes = (local - local.astype("datetime64[D]")).astype("timedelta64[m]").astype(np.int64)
+        hour = (minutes // 60) + (minutes % 60) / 60.0
+        days = local.astype("datetime64[D]").astype(np.int64)
+        weekday = ((days + 3) % 7).astype(np.float64)  # 1970-01-01 was a Thursday (3)
+        month = (local.astype("datetime64[M]").astype(np.int64) % 12).astype(np.float64)
+        # features._seconds divides pandas' int64 view by 1e9; pandas 3 keeps these
+        # timestamps at microsecond resolution, so match that unit exactly.
+        seconds = micros // 1_000_000_000 + _EPOCH_1900
+        lat = np.fromiter(
+            (np.nan if i.lat is None else i.lat for i in incidents), dtype=np.float64, count=n
+        )
+        lon = np.fromiter(
+            (np.nan if i.lon is None else i.lon for i in incidents), dtype=np.float64, count=n
+        )
+        premises_raw = [
+            MISSING_CATEGORY if i.premises_type is None else str(i.premises_type) for i in incidents
+        ]
+        premises = [_category(i.premises_type) for i in incidents]
+        areas = [_category(i.area) for i in incidents]
         seconds = np.clip(seconds, 0, int(_KEY_SHIFT) - 1)
         columns: dict[str, np.ndarray] = {
             "hour_sin": np.sin(2 * np.pi * hour / 24),
@@ -303,13 +321,28 @@ class FastClassifier:
             matrix if matrix is not None else np.zeros((0, len(self.numeric)))
         )
 
+    @property
+    def _tables(self) -> list[tuple[dict[str, int], np.ndarray]]:
+        """Per categorical feature: value -> row of a block table whose last row is 'unseen'."""
+        cached: list[tuple[dict[str, int], np.ndarray]] | None = self.__dict__.get("_tables_")
+        if cached is None or len(cached) != len(self.lookups):
+            cached = []
+            for lookup, unseen in zip(self.lookups, self.unknown, strict=True):
+                values = list(lookup)
+                table = np.vstack([lookup[v] for v in values] + [unseen]).astype(np.float64)
+                cached.append(({v: i for i, v in enumerate(values)}, table))
+            self.__dict__["_tables_"] = cached
+        return cached
+
     def _encode(self, categorical: list[list[str]], numeric: np.ndarray) -> np.ndarray:
         n = numeric.shape[0]
         out = np.empty((n, self.width), dtype=np.float64)
         for j, values in enumerate(categorical):
             lo, hi = self.blocks[j]
-            lookup, unseen = self.lookups[j], self.unknown[j]
-            out[:, lo:hi] = np.stack([lookup.get(v, unseen) for v in values]) if n else 0.0
+            index, table = self._tables[j]
+            unseen = len(table) - 1
+            rows = np.fromiter((index.get(v, unseen) for v in values), dtype=np.int64, count=n)
+            out[:, lo:hi] = table[rows]
         start = self.blocks[-1][1]
         values = numeric
         if self.fill is not None:
@@ -320,7 +353,17 @@ class FastClassifier:
         return out
 
     def _proba(self, encoded: np.ndarray) -> np.ndarray:
-        if self.linear:
+        if isinstance(self.model, HistGradientBoostingClassifier):
+            raw = np.zeros(
+                (len(encoded), self.model.n_trees_per_iteration_),
+                dtype=self.model._baseline_prediction.dtype,
+                order="F",
+            )
+            raw += self.model._baseline_prediction
+            if len(encoded):
+                self.model._predict_iterations(encoded, self.model._predictors, raw, False, 1)
+            proba = np.asarray(self.model._loss.predict_proba(raw), dtype=np.float64)
+        elif self.linear:
             scores = encoded @ self.model.coef_.T + self.model.intercept_
             scores -= scores.max(axis=1, keepdims=True)
             proba = np.exp(scores)
