@@ -199,9 +199,9 @@ class FastClassifier:
             np.asarray([[float(reference[n]) for n in numeric]], dtype=np.float64),
         )[0]
         position = {n: start + i for i, n in enumerate(numeric)}
-        for group, columns in features.feature_groups_.items():
+        for group, members in features.feature_groups_.items():
             encoded_columns: list[int] = []
-            for column in columns:
+            for column in members:
                 if column in CATEGORICAL_FEATURES:
                     lo, hi = blocks[CATEGORICAL_FEATURES.index(column)]
                     encoded_columns.extend(range(lo, hi))
@@ -344,12 +344,12 @@ class FastClassifier:
             rows = np.fromiter((index.get(v, unseen) for v in values), dtype=np.int64, count=n)
             out[:, lo:hi] = table[rows]
         start = self.blocks[-1][1]
-        values = numeric
+        part = numeric
         if self.fill is not None:
-            values = np.where(np.isnan(values), self.fill, values)
+            part = np.where(np.isnan(part), self.fill, part)
         if self.mean is not None and self.scale is not None:
-            values = (values - self.mean) / self.scale
-        out[:, start:] = values
+            part = (part - self.mean) / self.scale
+        out[:, start:] = part
         return out
 
     def _proba(self, encoded: np.ndarray) -> np.ndarray:
