@@ -101,3 +101,38 @@ def test_pipelines_with_extra_inputs_use_the_pipeline_path() -> None:
         data.drop(columns=["category"]), data["category"]
     )
     assert FastClassifier.compile(model) is None
+
+
+def test_fast_path_windows_are_in_real_seconds() -> None:
+    at = datetime(2025, 5, 1, 10, 0, tzinfo=UTC)
+    history = pd.DataFrame(
+        {
+            "occurred_at": pd.to_datetime(
+                [at - timedelta(days=400), at - timedelta(days=10), at - timedelta(minutes=5)],
+                utc=True,
+            ),
+            "category": ["burglary", "theft", "robbery"],
+            "premises_type": ["House"] * 3,
+            "area": ["North"] * 3,
+            "lat": [43.7] * 3,
+            "lon": [-79.4] * 3,
+        }
+    )
+    model = build_pipeline("logistic_regression").fit(
+        history.drop(columns=["category"]), history["category"].to_numpy()
+    )
+    fast = FastClassifier.compile(model)
+    assert fast is not None
+    query = [
+        Incident(at, "House", "North", 43.7, -79.4),
+        Incident(at - timedelta(minutes=5), "House", "North", 43.7, -79.4),
+    ]
+    _, numeric = fast._raw_features(query)
+    column = {name: numeric[:, j] for j, name in enumerate(fast.numeric)}
+    # 365-day cell mix: the theft (10 days) and robbery (5 minutes), not the burglary (400 days).
+    assert column["cell_total"][0] == np.log1p(2)
+    assert column["cell_share_burglary"][0] == 0.5 / (2 + 0.5 * 3)
+    # Strictly before, to the second: the robbery does not see itself.
+    assert column["place_total"][1] == np.log1p(2)
+    assert column["place_count_robbery"][1] == 0
+    np.testing.assert_allclose(fast.predict_proba(query), model.predict_proba(_frame(query)))

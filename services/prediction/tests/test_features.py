@@ -128,3 +128,45 @@ def test_forecast_features_and_rolling_origin_never_look_ahead() -> None:
     for row in report["methods"].values():
         assert row["mae"] >= 0
         assert row["rmse"] >= row["mae"]
+
+
+def _history_at_one_place(unit: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    at = pd.Timestamp("2025-05-01T10:00:00Z")
+    history = pd.DataFrame(
+        {
+            "occurred_at": pd.Series(
+                [
+                    at - pd.Timedelta(days=400),
+                    at - pd.Timedelta(days=10),
+                    at - pd.Timedelta(minutes=5),
+                ]
+            ).dt.as_unit(unit),
+            "category": ["burglary", "theft", "robbery"],
+            "premises_type": ["House"] * 3,
+            "area": ["North"] * 3,
+            "lat": [43.7] * 3,
+            "lon": [-79.4] * 3,
+        }
+    )
+    query = history.drop(columns=["category"]).iloc[:1].copy()
+    query["occurred_at"] = pd.Series([at]).dt.as_unit(unit)
+    return history, query
+
+
+def test_time_windows_are_in_real_seconds_whatever_the_datetime_unit() -> None:
+    for unit in ("ns", "us", "ms", "s"):
+        history, query = _history_at_one_place(unit)
+        out = _fit_features(history).transform(query)
+        # The 365-day mix of the cell counts the theft 10 days earlier and the robbery 5 minutes
+        # earlier, not the burglary 400 days earlier.
+        assert out.loc[0, "cell_total"] == np.log1p(2), unit
+        classes = 3
+        assert out.loc[0, "cell_share_burglary"] == 0.5 / (2 + 0.5 * classes), unit
+        assert out.loc[0, "cell_share_theft"] == 1.5 / (2 + 0.5 * classes), unit
+        # All-time place history counts all three, and "strictly before" resolves minutes.
+        assert out.loc[0, "place_total"] == np.log1p(3), unit
+        later = history.drop(columns=["category"])
+        seen = _fit_features(history).transform(later)
+        # The robbery (5 minutes before `at`) sees the theft and the burglary, not itself.
+        assert seen.loc[2, "place_total"] == np.log1p(2), unit
+        assert seen.loc[2, "place_count_robbery"] == 0, unit

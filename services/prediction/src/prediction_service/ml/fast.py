@@ -236,9 +236,8 @@ class FastClassifier:
         days = local.astype("datetime64[D]").astype(np.int64)
         weekday = ((days + 3) % 7).astype(np.float64)  # 1970-01-01 was a Thursday (3)
         month = (local.astype("datetime64[M]").astype(np.int64) % 12).astype(np.float64)
-        # features._seconds divides pandas' int64 view by 1e9; pandas 3 keeps these
-        # timestamps at microsecond resolution, so match that unit exactly.
-        seconds = micros // 1_000_000_000 + _EPOCH_1900
+        # UTC seconds since 1900, as features._seconds computes them (floor of the microseconds).
+        seconds = micros // 1_000_000 + _EPOCH_1900
         lat = np.fromiter(
             (np.nan if i.lat is None else i.lat for i in incidents), dtype=np.float64, count=n
         )

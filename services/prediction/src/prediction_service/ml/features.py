@@ -38,7 +38,9 @@ def _seconds(values: pd.Series) -> np.ndarray:
     stamps = (
         values if isinstance(values.dtype, pd.DatetimeTZDtype) else pd.to_datetime(values, utc=True)
     )
-    seconds = (stamps.astype("int64") // 1_000_000_000).to_numpy(dtype=np.int64) + _EPOCH_1900
+    # Derive seconds from the actual datetime64 unit (pandas may store ns, us, ms or s).
+    whole = stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]")
+    seconds = whole.astype(np.int64) + _EPOCH_1900
     return np.asarray(np.clip(seconds, 0, int(_KEY_SHIFT) - 1), dtype=np.int64)
 
 
