@@ -27,6 +27,9 @@ from pydantic_core import PydanticUndefined
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = REPO_ROOT / "docs" / "configuration.md"
+README = REPO_ROOT / "README.md"
+README_START = "<!-- config-table:start -->"
+README_END = "<!-- config-table:end -->"
 RUNNER_SOURCES = REPO_ROOT / "src" / "stationhouse"
 
 # (service, "module:Class") in the order the table shows them.
@@ -243,16 +246,29 @@ def render(variables: list[EnvVar]) -> str:
     return "\n".join(lines)
 
 
+def readme_with_tables(readme: str, variables: list[EnvVar]) -> str:
+    """The README with the same tables between its config-table markers (one level down)."""
+    body = render(variables).split("\n## ", 1)[1]
+    tables = "\n".join(
+        "#" + line if line.startswith("## ") else line for line in ("## " + body).splitlines()
+    )
+    head, _, rest = readme.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    return f"{head}{README_START}\n{tables.rstrip()}\n{README_END}{tail}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
     args = parser.parse_args(argv)
-    text = render(all_variables())
+    variables = all_variables()
+    text = render(variables)
+    readme = readme_with_tables(README.read_text(), variables)
     if args.check:
         current = OUTPUT.read_text() if OUTPUT.exists() else ""
-        if current != text:
+        if current != text or README.read_text() != readme:
             print(
-                f"{OUTPUT.relative_to(REPO_ROOT)} is out of date: run "
+                "docs/configuration.md or README.md is out of date: run "
                 "`uv run python deploy/gen_config_docs.py`",
                 file=sys.stderr,
             )
@@ -260,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(text)
-    print(f"wrote {OUTPUT.relative_to(REPO_ROOT)}")
+    README.write_text(readme)
+    print(f"wrote {OUTPUT.relative_to(REPO_ROOT)} and the table in README.md")
     return 0
 
 

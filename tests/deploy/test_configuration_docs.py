@@ -16,6 +16,14 @@ def test_configuration_doc_is_up_to_date(generator, variables):
     )
 
 
+def test_readme_configuration_table_is_up_to_date(generator, variables):
+    current = (REPO / "README.md").read_text()
+    assert current == generator.readme_with_tables(current, variables), (
+        "README.md's configuration table is out of date: run "
+        "`uv run python deploy/gen_config_docs.py`"
+    )
+
+
 def test_every_variable_has_a_description(variables):
     undocumented = [v.name for v in variables if not v.description.strip()]
     assert not undocumented, (
