@@ -62,6 +62,7 @@ CLEANING_RULES: Final[dict[str, str]] = {
 }
 
 EARLIEST_OCCURRENCE = datetime(1900, 1, 1, tzinfo=UTC)
+_ONE_DAY: Final = timedelta(days=1)
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "nsa", "-"})
 _WHITESPACE = re.compile(r"\s+")
 VALID_STATUSES = frozenset(s.value for s in InvestigationStatus)
@@ -119,13 +120,26 @@ class CleanIncident:
     fingerprint: str | None
 
 
+_UNSEEN: Final = object()
+_TEXTS: dict[str, str | None] = {}
+_CACHE_LIMIT = 200_000
+
+
 def text_or_none(value: str | None) -> str | None:
-    """Trimmed text with inner whitespace collapsed; missing markers become None."""
+    """Trimmed text with inner whitespace collapsed; missing markers become None.
+
+    Cached: imported files repeat the same categories, premises and areas on most rows.
+    """
     if value is None:
         return None
-    cleaned = " ".join(value.split())
-    if len(cleaned) <= 4 and cleaned.lower() in MISSING_MARKERS:
-        return None
+    cached = _TEXTS.get(value, _UNSEEN)
+    if cached is not _UNSEEN:
+        return cached  # type: ignore[return-value]
+    cleaned: str | None = " ".join(value.split())
+    if cleaned is not None and len(cleaned) <= 4 and cleaned.lower() in MISSING_MARKERS:
+        cleaned = None
+    if len(_TEXTS) < _CACHE_LIMIT:
+        _TEXTS[value] = cleaned
     return cleaned
 
 
@@ -177,6 +191,12 @@ def to_utc(value: datetime, zone: tzinfo) -> datetime:
 
 def parse_coordinate(value: str | None, *, field: str, limit: float) -> float | None:
     """A coordinate in -limit..limit, None when missing; RowRejected when invalid."""
+    if value is None:
+        return None
+    cache = _COORDINATES.setdefault(limit, {})
+    known = cache.get(value)
+    if known is not None:
+        return known
     text = text_or_none(value)
     if text is None:
         return None
@@ -186,7 +206,13 @@ def parse_coordinate(value: str | None, *, field: str, limit: float) -> float | 
         raise RowRejected(f"{field} is not a number: {text!r}", field=field) from None
     if not math.isfinite(number) or not -limit <= number <= limit:
         raise RowRejected(f"{field} out of range (-{limit:g}..{limit:g}): {text}", field=field)
+    if len(cache) < _CACHE_LIMIT:
+        cache[value] = number
     return number
+
+
+# Valid coordinates already parsed, per range limit (only valid values are cached).
+_COORDINATES: dict[float, dict[str, float]] = {}
 
 
 def row_hash(values: list[str]) -> str:
@@ -221,11 +247,21 @@ class CategoryMap:
 
     def __post_init__(self) -> None:
         self._normalised = {_key(source): slug for source, slug in self.mapping.items()}
+        self._seen: dict[str, str] = {}
         bad = sorted({slug for slug in self._normalised.values() if not taxonomy.is_category(slug)})
         if bad:
             raise ValueError(f"category mapping targets unknown taxonomy slugs: {', '.join(bad)}")
 
     def __call__(self, value: str) -> str:
+        known = self._seen.get(value)
+        if known is not None:
+            return known
+        slug = self._lookup(value)
+        if len(self._seen) < 10_000:
+            self._seen[value] = slug
+        return slug
+
+    def _lookup(self, value: str) -> str:
         key = _key(value)
         slug = self._normalised.get(key)
         if slug is None and taxonomy.is_category(key.replace(" ", "_")):
@@ -259,7 +295,7 @@ def clean(
         raise RowRejected(
             f"occurrence time before 1900: {occurred_from:%Y-%m-%d}", field="occurred_from"
         )
-    if occurred_from > now + timedelta(days=1):
+    if occurred_from > now + _ONE_DAY:
         raise RowRejected(
             f"occurrence time in the future: {occurred_from.isoformat()}", field="occurred_from"
         )

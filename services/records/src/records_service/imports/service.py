@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Connection, Table, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,7 +59,7 @@ class BatchOutcome:
     rejected: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class PendingRow:
     """A row of the current batch: its number in the file and either a clean incident or why not."""
 
@@ -419,6 +419,16 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + IN_CHUNK]
 
 
+def _fetch_column(connection: Connection, statement: str, parameters: tuple[Any, ...]) -> list[Any]:
+    """First column of every row, read straight from the DBAPI cursor (no result wrapping)."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(statement, parameters)
+        return [row[0] for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
 def store_batch(session: Session, *, batch: Sequence[PendingRow], created_by: str) -> BatchOutcome:
     """Insert the batch's new incidents; rows already stored (by either rule) count as merged."""
     outcome = BatchOutcome()
@@ -435,21 +445,23 @@ def store_batch(session: Session, *, batch: Sequence[PendingRow], created_by: st
     # Plain driver SQL: SQLAlchemy's expanding IN costs more than the lookup itself here.
     for system, ids in by_system.items():
         for chunk in _chunks(ids):
-            found = connection.exec_driver_sql(
+            found = _fetch_column(
+                connection,
                 f"SELECT source_id FROM incidents WHERE source_system = {marker} "
                 f"AND source_id IN ({', '.join([marker] * len(chunk))})",
                 (system, *chunk),
             )
-            existing_ids.update((system, row[0]) for row in found if row[0])
+            existing_ids.update((system, value) for value in found if value)
     prints = [incident.fingerprint for incident in candidates if incident.fingerprint]
     existing_prints: set[str] = set()
     for chunk in _chunks(prints):
-        found = connection.exec_driver_sql(
+        found = _fetch_column(
+            connection,
             "SELECT fingerprint FROM import_fingerprints WHERE fingerprint IN "
             f"({', '.join([marker] * len(chunk))})",
             tuple(chunk),
         )
-        existing_prints.update(row[0] for row in found)
+        existing_prints.update(found)
     fresh: list[CleanIncident] = []
     for incident in candidates:
         key = (incident.source_system, incident.source_id)
