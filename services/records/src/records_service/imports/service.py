@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -261,29 +262,31 @@ def _run(
         occurrences: dict[str, int] = {}
         batch: list[PendingRow] = []
         row_number = 0
+        # Looked up once, not per row.
+        extract = profile.extract
+        cleaning = partial(
+            clean,
+            source_system=profile.source_system,
+            categories=profile.categories,
+            statuses=profile.statuses,
+            default_station=profile.default_station,
+            now=now,
+            use_fingerprint=profile.use_fingerprint,
+        )
         for values in rows:
             row_number += 1
-            raw = dict(zip(header, values, strict=False))
             pending = PendingRow(row_number=row_number, raw=values)
             try:
                 if len(values) != width:
                     raise RowRejected(f"expected {width} columns, found {len(values)}")
-                extracted = profile.extract(raw)
+                extracted = extract(dict(zip(header, values, strict=False)))
                 if extracted.source_id is None:
                     # Rows without a source ID: content hash + how often it was seen before.
                     content = row_hash(values)
                     seen = occurrences.get(content, 0)
                     occurrences[content] = seen + 1
                     extracted.source_id = f"h:{content}" if seen == 0 else f"h:{content}#{seen}"
-                pending.incident = clean(
-                    extracted,
-                    source_system=profile.source_system,
-                    categories=profile.categories,
-                    statuses=profile.statuses,
-                    default_station=profile.default_station,
-                    now=now,
-                    use_fingerprint=profile.use_fingerprint,
-                )
+                pending.incident = cleaning(extracted)
             except RowRejected as exc:
                 pending.rejection = exc
             except FieldParseError as exc:
