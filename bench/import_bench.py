@@ -55,7 +55,7 @@ def run(database: Database, path: Path, batch_size: int) -> tuple[object, float,
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=0, help="synthetic rows (0: use the sample)")
-    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=25_000)
     parser.add_argument("--out", type=Path, default=Path("bench/results/import.md"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,6 +1,6 @@
 """Running an import: read, clean, de-duplicate and store in atomic batches.
 
-Each batch (default 5,000 rows) is one transaction holding its incidents, its rejected rows and
+Each batch (default 25,000 rows) is one transaction holding its incidents, its rejected rows and
 the job's advanced counters, so a crash mid-file loses at most the batch in flight and never
 leaves part of one; `resume` carries on after the last committed batch.
 """
@@ -44,7 +44,7 @@ from servicekit.logging import get_logger
 
 log = get_logger(__name__)
 
-DEFAULT_BATCH_SIZE = 10_000
+DEFAULT_BATCH_SIZE = 25_000
 # Bound parameters per IN (...) query: well under SQLite's and PostgreSQL's limits.
 IN_CHUNK = 900
 RAW_ROW_LIMIT = 2000
