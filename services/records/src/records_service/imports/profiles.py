@@ -86,6 +86,7 @@ class _LocalDayHour:
         self.zone = zone
         self._days: dict[str, date] = {}
         self._times: dict[tuple[date, int], datetime] = {}
+        self._texts: dict[tuple[str, str | None], datetime] = {}
 
     def day(self, value: str) -> date:
         cached = self._days.get(value)
@@ -122,12 +123,18 @@ class _LocalDayHour:
     def __call__(self, day_text: str | None, hour_text: str | None) -> datetime | None:
         if day_text is None:
             return None
+        # Rows repeat the same (day, hour) text: one lookup instead of parsing both.
+        known = self._texts.get((day_text, hour_text))
+        if known is not None:
+            return known
         key = (self.day(day_text), _hour(hour_text))
         cached = self._times.get(key)
         if cached is None:
             local = datetime(key[0].year, key[0].month, key[0].day, key[1])
             cached = to_utc(local, self.zone)
             self._times[key] = cached
+        if len(self._texts) < 500_000:
+            self._texts[(day_text, hour_text)] = cached
         return cached
 
 
