@@ -112,18 +112,26 @@ def fraction_of_year(periods: pd.DatetimeIndex) -> np.ndarray:
 class RateBoostingRegressor:
     """Gradient boosting started from a linear model: a linear regression gives each row a
     base rate, then Poisson boosting learns multiplicative corrections of it (the rate y / base
-    weighted by the base is the same as boosting log-counts with a log(base) offset)."""
+    weighted by the base is the same as boosting log-counts with a log(base) offset).
 
-    def __init__(self, *, seed: int = 42) -> None:
+    The mean returned blends the boosted rate, the linear base and the series' own moving
+    average (feature column `ma_column`). The blend weights are chosen by an inner time-based
+    validation on the training rows only: rows come in period order, so the boosting is fitted
+    on the first part, the weights minimising the MAE of the Poisson-median point forecast on
+    the last `holdout` share of rows are kept, and the boosting is then refitted on all rows."""
+
+    def __init__(self, *, seed: int = 42, ma_column: int | None = None, holdout: float = 0.15):
         self.seed = seed
+        self.ma_column = ma_column
+        self.holdout = holdout
 
     def _base(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(np.maximum(self.linear_.predict(x), LEVEL_FLOOR), dtype=np.float64)
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> RateBoostingRegressor:
-        self.linear_ = LinearRegression().fit(x, y)
-        base = self._base(x)
-        self.model_ = HistGradientBoostingRegressor(
+    def _fit_parts(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        linear = LinearRegression().fit(x, y)
+        base = np.maximum(linear.predict(x), LEVEL_FLOOR)
+        booster = HistGradientBoostingRegressor(
             loss="poisson",
             max_iter=150,
             learning_rate=0.05,
@@ -132,17 +140,50 @@ class RateBoostingRegressor:
             l2_regularization=1.0,
             random_state=self.seed,
         ).fit(x, y / base, sample_weight=base)
+        return linear, booster
+
+    def _components(self, linear: Any, booster: Any, x: np.ndarray) -> np.ndarray:
+        base = np.maximum(linear.predict(x), LEVEL_FLOOR)
+        boosted = booster.predict(x) * base
+        moving = x[:, self.ma_column] if self.ma_column is not None else boosted
+        return np.column_stack([boosted, np.clip(base, 0.0, None), moving])
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> RateBoostingRegressor:
+        self.weights_ = np.array([1.0, 0.0, 0.0])
+        split = int(len(y) * (1.0 - self.holdout))
+        if self.ma_column is not None and 1000 <= split < len(y):
+            linear, booster = self._fit_parts(x[:split], y[:split])
+            parts = self._components(linear, booster, x[split:])
+            best = np.inf
+            grid = np.linspace(0.0, 1.0, 11)
+            for a in grid:
+                for b in grid:
+                    if a + b > 1.0 + 1e-9:
+                        continue
+                    w = np.array([a, b, 1.0 - a - b])
+                    mae = float(np.mean(np.abs(y[split:] - point_forecast(parts @ w))))
+                    if mae < best - 1e-12:
+                        best, self.weights_ = mae, w
+        self.linear_, self.model_ = self._fit_parts(x, y)
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model_.predict(x) * self._base(x))
+        weights = getattr(self, "weights_", np.array([1.0, 0.0, 0.0]))
+        return np.asarray(self._components(self.linear_, self.model_, x) @ weights)
 
 
-def make_regressor(algorithm: str, *, seed: int = 42) -> Any:
+def ma_feature_column(freq: str) -> int:
+    """Index of the `ma`-period moving average among the columns of `features_at`."""
+    spec = FREQS[freq]
+    return len(spec["lags"]) + 1 + list(spec["windows"]).index(spec["ma"])
+
+
+def make_regressor(algorithm: str, *, seed: int = 42, freq: str | None = None) -> Any:
     if algorithm == "linear_regression":
         return LinearRegression()
     if algorithm == "gradient_boosting":
-        return RateBoostingRegressor(seed=seed)
+        ma_column = ma_feature_column(freq) if freq is not None else None
+        return RateBoostingRegressor(seed=seed, ma_column=ma_column)
     raise ValueError(f"unknown forecasting algorithm {algorithm!r}")
 
 
@@ -206,7 +247,7 @@ class CountForecaster:
         if calibration >= 1:
             origin = n - calibration
             x, y = training_rows(matrix, years_all, self.freq, until=origin)
-            cal_model = make_regressor(self.algorithm).fit(x, y)
+            cal_model = make_regressor(self.algorithm, freq=self.freq).fit(x, y)
             errors: list[list[float]] = [[] for _ in range(horizon)]
             for start in range(origin, n):
                 steps = min(horizon, n - start)
@@ -223,7 +264,7 @@ class CountForecaster:
                     last = float(np.quantile(errors[h], INTERVAL_LEVEL))
                 quantiles[h] = last
         x, y = training_rows(matrix, years_all, self.freq, until=n)
-        self.model_ = make_regressor(self.algorithm).fit(x, y)
+        self.model_ = make_regressor(self.algorithm, freq=self.freq).fit(x, y)
         fallback = np.nanmax(quantiles) if np.isfinite(quantiles).any() else 1.28
         self.interval_quantiles_ = np.where(np.isfinite(quantiles), quantiles, fallback)
         self.series_ = series
@@ -325,11 +366,11 @@ def rolling_origin_evaluation(
         )
         cal_true = np.concatenate([matrix[:, t] for t in range(origin - refit_every, origin)])
         for name in algorithms:
-            cal_model = make_regressor(name).fit(cal_x, cal_y)
+            cal_model = make_regressor(name, freq=freq).fit(cal_x, cal_y)
             cal_mean = _predict(cal_model, cal_rows)
             cal_point = point_forecast(cal_mean)
             q = float(np.quantile(np.abs(cal_true - cal_point) / _scale(cal_mean), INTERVAL_LEVEL))
-            model = make_regressor(name).fit(x, y)
+            model = make_regressor(name, freq=freq).fit(x, y)
             for t in block:
                 mean = _predict(model, features_at(matrix, t, years, freq))
                 point = point_forecast(mean)

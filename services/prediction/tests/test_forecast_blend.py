@@ -1,0 +1,53 @@
+"""The boosted forecaster's blend with the moving average is chosen on its training rows only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from prediction_service.ml.forecasting import (
+    RateBoostingRegressor,
+    features_at,
+    fraction_of_year,
+    ma_feature_column,
+    make_regressor,
+    training_rows,
+)
+
+
+def _matrix(seed: int, series: int = 30, periods: int = 120) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    level = rng.uniform(0.5, 6.0, size=(series, 1))
+    return rng.poisson(np.repeat(level, periods, axis=1)).astype(np.float64)
+
+
+def _years(periods: int) -> np.ndarray:
+    index = pd.date_range("2020-01-06", periods=periods, freq="W-MON", tz="UTC")
+    return fraction_of_year(pd.DatetimeIndex(index))
+
+
+def test_the_moving_average_column_is_the_13_week_mean_of_earlier_weeks() -> None:
+    matrix = _matrix(1)
+    t = 60
+    row = features_at(matrix, t, _years(matrix.shape[1]), "W")
+    np.testing.assert_allclose(row[:, ma_feature_column("W")], matrix[:, t - 13 : t].mean(axis=1))
+
+
+def test_blend_weights_are_convex_and_fitted_from_training_rows_only() -> None:
+    matrix = _matrix(2)
+    years = _years(matrix.shape[1])
+    x, y = training_rows(matrix, years, "W", until=100)
+    model = make_regressor("gradient_boosting", freq="W").fit(x, y)
+    assert isinstance(model, RateBoostingRegressor)
+    assert np.all(model.weights_ >= 0)
+    assert np.isclose(model.weights_.sum(), 1.0)
+    # Weeks after the training window do not enter the fit: refitting after rewriting them
+    # gives the same weights and forecasts.
+    changed = matrix.copy()
+    changed[:, 100:] = 50.0
+    x2, y2 = training_rows(changed, years, "W", until=100)
+    again = make_regressor("gradient_boosting", freq="W").fit(x2, y2)
+    np.testing.assert_allclose(again.weights_, model.weights_)
+    probe = features_at(matrix, 100, years, "W")
+    np.testing.assert_allclose(again.predict(probe), model.predict(probe))
+    assert np.all(model.predict(probe) >= 0)
