@@ -157,6 +157,7 @@ def test_create_with_idempotency_key_replays_the_first_answer(auth) -> None:
     assert again.status_code == 201
     assert again.json() == first.json()
     assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
     other = auth.client.post(
         "/api/v1/auth/users", headers=headers, json={**body, "username": "zack"}
     )

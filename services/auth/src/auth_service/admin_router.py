@@ -13,9 +13,8 @@ from auth_service import users
 from auth_service.audit import record
 from auth_service.clock import as_utc
 from auth_service.context import AuthContextDep, RequestMetaDep
-from auth_service.idempotency import IdempotentCreate
 from auth_service.keys import retire_expired_keys, rotate_signing_key
-from auth_service.models import AuditEntry, SigningKey, User
+from auth_service.models import AuditEntry, IdempotencyRecord, SigningKey, User
 from auth_service.schemas import (
     PLAIN_TEXT,
     AuditEntryPublic,
@@ -28,6 +27,7 @@ from auth_service.schemas import (
 from servicekit.audit import verify_audit_chain
 from servicekit.db import SessionDep
 from servicekit.errors import BadRequest, Conflict, NotFound
+from servicekit.idempotency import IdempotentCreate, fingerprint
 from servicekit.pagination import Page, PageDep, make_page
 from servicekit.security import ROLE_ADMIN, Principal, require_roles
 
@@ -59,11 +59,13 @@ def create_user(
 ) -> JSONResponse:
     idempotent = IdempotentCreate(
         session,
+        IdempotencyRecord,
         key=idempotency_key,
         subject=admin.subject,
-        route="POST /api/v1/auth/users",
-        payload=body.model_dump(mode="json"),
-        now=context.clock.now(),
+        fingerprint=fingerprint(
+            "POST /api/v1/auth/users", body.model_dump(mode="json"), secret_fields={"password"}
+        ),
+        created_at=context.clock.now(),
     )
     replay = idempotent.claim()
     if replay is not None:

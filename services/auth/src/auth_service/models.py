@@ -16,12 +16,12 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_service.db import Base
 from servicekit.audit import AuditEntryMixin
+from servicekit.idempotency import IdempotencyRecordMixin
 
 
 def new_id() -> str:
@@ -137,19 +137,12 @@ class ServiceAccount(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class IdempotencyRecord(Base):
+class IdempotencyRecord(IdempotencyRecordMixin, Base):
     """The first answer to a create sent with an Idempotency-Key, per caller."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("subject", "key", name="uq_idempotency_keys_subject_key"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    subject: Mapped[str] = mapped_column(String(200))
-    key: Mapped[str] = mapped_column(String(200))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[str | None] = mapped_column(Text)
-    response_headers: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

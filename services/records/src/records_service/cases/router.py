@@ -23,7 +23,7 @@ from records_service.cases.schemas import (
     DiaryPage,
 )
 from records_service.concurrency import etag_for, require_if_match
-from records_service.idempotency import IdempotentCreate
+from records_service.idempotency import idempotent_create
 from records_service.responses import versioned
 from records_service.validation import Text
 from servicekit.db import SessionDep
@@ -65,7 +65,7 @@ def create_case(
     payload: CaseCreate, request: Request, session: SessionDep, actor: ActorDep
 ) -> JSONResponse:
     access.require_write(actor.principal, actor.principal.station_id)
-    idempotent = IdempotentCreate(
+    idempotent = idempotent_create(
         session,
         request,
         subject=actor.subject,
@@ -204,7 +204,7 @@ def add_diary_entry(
 ) -> JSONResponse:
     case = service.visible_case(session, actor=actor, case_id=case_id)
     service.require_case_writer(actor.principal, case)
-    idempotent = IdempotentCreate(
+    idempotent = idempotent_create(
         session,
         request,
         subject=actor.subject,

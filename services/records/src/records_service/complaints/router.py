@@ -24,7 +24,7 @@ from records_service.documents.filetypes import detect
 from records_service.documents.router import content_disposition
 from records_service.documents.storage import DocumentStore, iter_file
 from records_service.documents.upload import ReceivedFile, receive_file
-from records_service.idempotency import IdempotentCreate
+from records_service.idempotency import idempotent_create
 from records_service.responses import versioned
 from records_service.validation import Text
 from servicekit.db import Database, SessionDep
@@ -58,7 +58,7 @@ def file_complaint(
     payload: ComplaintCreate, request: Request, session: SessionDep, actor: ActorDep
 ) -> JSONResponse:
     service.require_citizen(actor.principal)
-    idempotent = IdempotentCreate(
+    idempotent = idempotent_create(
         session, request, subject=actor.subject, payload=payload.model_dump(mode="json")
     )
     replay = idempotent.claim()

@@ -19,7 +19,7 @@ from records_service.documents.models import Document
 from records_service.documents.schemas import DocumentPage, DocumentUpdate
 from records_service.documents.storage import DocumentIntegrityError, DocumentStore, iter_file
 from records_service.documents.upload import ReceivedFile, receive_file
-from records_service.idempotency import IdempotentCreate
+from records_service.idempotency import idempotent_create
 from records_service.responses import versioned
 from records_service.validation import Text
 from servicekit.db import Database, SessionDep
@@ -80,7 +80,7 @@ async def upload_document(
 
     def finish(received: ReceivedFile) -> JSONResponse:
         with database.session() as session:
-            idempotent = IdempotentCreate(
+            idempotent = idempotent_create(
                 session,
                 request,
                 subject=actor.subject,

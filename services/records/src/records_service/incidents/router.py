@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from records_service import access
 from records_service.audit import ActorDep
 from records_service.concurrency import etag_for, require_if_match
-from records_service.idempotency import IdempotentCreate
+from records_service.idempotency import idempotent_create
 from records_service.incidents import service
 from records_service.incidents.models import Incident
 from records_service.incidents.schemas import (
@@ -70,7 +70,7 @@ def create_incident(
     payload: IncidentCreate, request: Request, session: SessionDep, actor: ActorDep
 ) -> JSONResponse:
     access.require_write(actor.principal, payload.station_id or actor.principal.station_id)
-    idempotent = IdempotentCreate(
+    idempotent = idempotent_create(
         session,
         request,
         subject=actor.subject,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from records_service import access
 from records_service.audit import ActorDep
 from records_service.concurrency import etag_for, require_if_match
-from records_service.idempotency import IdempotentCreate
+from records_service.idempotency import idempotent_create
 from records_service.incidents import service as incidents
 from records_service.persons import search, service
 from records_service.persons.models import Person
@@ -62,7 +62,7 @@ def create_person(
     payload: PersonCreate, request: Request, session: SessionDep, actor: ActorDep
 ) -> JSONResponse:
     access.require_write(actor.principal, actor.principal.station_id)
-    idempotent = IdempotentCreate(
+    idempotent = idempotent_create(
         session,
         request,
         subject=actor.subject,
@@ -245,7 +245,7 @@ def link_person(
         session, actor=actor, incident_id=incident_id, audit_read=False
     )
     access.require_write(actor.principal, incident.station_id)
-    idempotent = IdempotentCreate(
+    idempotent = idempotent_create(
         session,
         request,
         subject=actor.subject,
