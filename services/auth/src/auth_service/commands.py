@@ -14,7 +14,7 @@ def _settings(env: dict[str, str]) -> Any:
     return Settings(database_url=env["AUTH_DATABASE_URL"])
 
 
-def _create(
+def create_admin_account(
     env: dict[str, str],
     *,
     username: str,
@@ -22,6 +22,8 @@ def _create(
     password: str | None,
     only_if_empty: bool,
 ) -> Any:
+    """Create an administrator in the auth database (migrating it first); the account carries
+    its one-time password. With `only_if_empty`, None unless the database has no users."""
     from auth_service.accounts import create_first_admin
     from auth_service.clock import SystemClock
     from auth_service.db import MIGRATIONS_PATH
@@ -58,7 +60,9 @@ def _print_admin(admin: Any, gateway_url: str | None, *, title: str) -> None:
 
 def first_admin_hook(env: dict[str, str], gateway_url: str) -> None:
     """Post-start hook: on an empty auth database, create an admin and print it once."""
-    admin = _create(env, username="admin", station_id="HQ", password=None, only_if_empty=True)
+    admin = create_admin_account(
+        env, username="admin", station_id="HQ", password=None, only_if_empty=True
+    )
     if admin is not None:
         _print_admin(admin, gateway_url, title="First administrator")
 
@@ -92,7 +96,7 @@ def register(
                 typer.echo("Password refused: " + " ".join(problems), err=True)
                 raise typer.Exit(2)
         try:
-            admin = _create(
+            admin = create_admin_account(
                 env,
                 username=username,
                 station_id=station_id,

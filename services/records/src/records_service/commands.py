@@ -70,10 +70,10 @@ def _demo_admin(env: dict[str, str]) -> DemoAccount | None:
     """A demo administrator made by auth's create-admin code; None when it already exists."""
     from sqlalchemy.exc import IntegrityError
 
-    from auth_service.commands import _create
+    from auth_service.commands import create_admin_account
 
     try:
-        admin = _create(
+        admin = create_admin_account(
             env, username=DEMO_ADMIN, station_id="HQ", password=None, only_if_empty=False
         )
     except IntegrityError:
