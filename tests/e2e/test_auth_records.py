@@ -4,7 +4,10 @@ accepting an old key's tokens once that key is retired after a rotation."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyotp
@@ -57,9 +60,11 @@ def _admin_tokens(auth_url: str) -> dict[str, str]:
     return confirmed.json() | {"totp_secret": secret}
 
 
-def test_records_trusts_auth_tokens_until_their_key_is_retired(
+@contextmanager
+def _auth_records_gateway(
     tmp_path: Path, database_factory: DatabaseFactory, service_process
-) -> None:
+) -> Iterator[tuple[Any, Any, ServiceProcess]]:
+    """Real auth, records and gateway processes, on throwaway databases."""
     from auth_service.db import MIGRATIONS_PATH as AUTH_MIGRATIONS
     from records_service.db import MIGRATIONS_PATH as RECORDS_MIGRATIONS
 
@@ -79,12 +84,14 @@ def test_records_trusts_auth_tokens_until_their_key_is_retired(
             "AUTH_ARGON2_PARALLELISM": "1",
         },
     )
+    jwks_url = auth.url + "/api/v1/auth/.well-known/jwks.json"
     records = service_process(
         "records_service.main:create_app",
         {
             "RECORDS_DATABASE_URL": records_db,
-            "RECORDS_JWKS_URL": auth.url + "/api/v1/auth/.well-known/jwks.json",
+            "RECORDS_JWKS_URL": jwks_url,
             "RECORDS_JWKS_CACHE_SECONDS": "1",
+            "RECORDS_REVOCATION_REFRESH_SECONDS": "0.5",
             "RECORDS_DOCUMENTS_DIR": str(tmp_path / "documents"),
         },
     )
@@ -94,16 +101,64 @@ def test_records_trusts_auth_tokens_until_their_key_is_retired(
         env={
             "GATEWAY_AUTH_URL": auth.url,
             "GATEWAY_RECORDS_URL": records.url,
-            "GATEWAY_JWKS_URL": auth.url + "/api/v1/auth/.well-known/jwks.json",
+            "GATEWAY_JWKS_URL": jwks_url,
             "GATEWAY_JWKS_CACHE_SECONDS": "1",
+            "GATEWAY_REVOCATION_REFRESH_SECONDS": "0.5",
         },
         log_path=tmp_path / "gateway.log",
     ).start(wait_ready=False)
     try:
         gateway.wait_ready(path="/livez")
-        _check_tokens_across_rotation(auth, records, gateway)
+        yield auth, records, gateway
     finally:
         gateway.stop()
+
+
+def test_records_trusts_auth_tokens_until_their_key_is_retired(
+    tmp_path: Path, database_factory: DatabaseFactory, service_process
+) -> None:
+    with _auth_records_gateway(tmp_path, database_factory, service_process) as (a, r, g):
+        _check_tokens_across_rotation(a, r, g)
+
+
+def _status_within(url: str, headers: dict[str, str], expected: int, seconds: float) -> int:
+    """The status of GET url once it is `expected`, or the last one seen after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status = httpx.get(url, headers=headers).status_code
+        if status == expected or time.monotonic() > deadline:
+            return status
+        time.sleep(0.1)
+
+
+def test_a_signed_out_sessions_access_token_is_refused_everywhere_within_seconds(
+    tmp_path: Path, database_factory: DatabaseFactory, service_process
+) -> None:
+    with _auth_records_gateway(tmp_path, database_factory, service_process) as (auth, records, gw):
+        citizen = {"email": "nadia@example.org", "password": PASSWORD}
+        registered = httpx.post(auth.url + "/api/v1/auth/register", json=citizen)
+        assert registered.status_code == 201, registered.text
+        form = {"grant_type": "password", "username": citizen["email"], "password": PASSWORD}
+        phone = httpx.post(auth.url + "/api/v1/auth/token", data=form).json()
+        laptop = httpx.post(auth.url + "/api/v1/auth/token", data=form).json()
+        on_phone = {"Authorization": f"Bearer {phone['access_token']}"}
+        on_laptop = {"Authorization": f"Bearer {laptop['access_token']}"}
+        mine = "/api/v1/records/complaints"
+        for base in (records.url, gw.url):
+            assert httpx.get(base + mine, headers=on_phone).status_code == 200
+            assert httpx.get(base + mine, headers=on_laptop).status_code == 200
+
+        signed_out = httpx.post(
+            auth.url + "/api/v1/auth/logout", json={"refresh_token": phone["refresh_token"]}
+        )
+        assert signed_out.status_code == 204
+        # The phone's access token has 15 minutes left, yet records and the gateway refuse it
+        # once their list of ended sessions refreshes (every 0.5 s here); the laptop goes on.
+        for base in (records.url, gw.url):
+            assert _status_within(base + mine, on_phone, 401, seconds=10) == 401
+            assert httpx.get(base + mine, headers=on_laptop).status_code == 200
+        refused = httpx.get(records.url + mine, headers=on_phone).json()
+        assert "session has ended" in refused["detail"]
 
 
 def _check_tokens_across_rotation(auth, records, gateway) -> None:

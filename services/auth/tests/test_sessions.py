@@ -77,3 +77,38 @@ def test_access_token_never_outlives_the_session(auth) -> None:
     # 11 h 40 min in: 20 minutes of session left, so the access token gets 15, the refresh 20.
     assert refresh_response["expires_in"] == 900
     assert 20 * 60 - 5 <= refresh_response["refresh_expires_in"] <= 20 * 60
+
+
+def _sid(tokens: dict) -> str:
+    import jwt
+
+    return str(jwt.decode(tokens["access_token"], options={"verify_signature": False})["sid"])
+
+
+def _published(auth) -> list[str]:
+    response = auth.client.get("/api/v1/auth/.well-known/revoked-sessions.json")
+    assert response.status_code == 200, response.text
+    assert response.headers["Cache-Control"] == "no-store"
+    return list(response.json()["sessions"])
+
+
+def test_ended_sessions_are_published_until_their_access_tokens_expire(auth) -> None:
+    kept = _citizen(auth)
+    ended = auth.login_ok("gail@example.org")
+    auth.make_user("hal", roles=("officer",))
+    disabled = auth.login_ok("hal")
+    assert _published(auth) == []
+
+    auth.client.post("/api/v1/auth/logout", json={"refresh_token": ended["refresh_token"]})
+    hal_id = auth.user_row("hal").id
+    response = auth.client.post(
+        f"/api/v1/auth/users/{hal_id}/disable", headers=auth.admin_headers()
+    )
+    assert response.status_code == 200, response.text
+
+    published = _published(auth)
+    assert _sid(ended) in published and _sid(disabled) in published
+    assert _sid(kept) not in published  # another session of the same citizen goes on
+    # Once every access token of those sessions has expired, the list no longer needs them.
+    auth.clock.advance(seconds=auth.context.settings.access_token_ttl_seconds + 61)
+    assert _published(auth) == []

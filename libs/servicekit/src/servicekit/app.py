@@ -52,6 +52,7 @@ def create_service_app(
             issuer=settings.token_issuer,
             audience=settings.token_audience,
             cache_seconds=settings.jwks_cache_seconds,
+            revocation_refresh_seconds=settings.revocation_refresh_seconds,
         )
         log.info("service.started", version=version)
         try:

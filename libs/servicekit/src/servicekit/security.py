@@ -1,6 +1,10 @@
 """Access-token verification against the auth service's JWKS, and role dependencies.
 
-Services verify tokens locally with cached public keys; nobody calls auth per request.
+Services verify tokens locally with cached public keys; nobody calls auth per request. Beside
+the keys, auth publishes the sessions it ended within an access token's lifetime (sign-out,
+account disabled, roles changed, password or TOTP reset); each verifier refreshes that list in
+the background every few seconds and refuses a token of an ended session, so ending a session
+takes effect everywhere within that interval, not when its access token expires.
 """
 
 from __future__ import annotations
@@ -38,6 +42,12 @@ REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti")
 # An unknown kid triggers at most one JWKS refetch per this many seconds (no refetch storms).
 UNKNOWN_KID_REFETCH_SECONDS = 5.0
 FAILED_FETCH_RETRY_SECONDS = 10.0
+REVOKED_SESSIONS_DOCUMENT = "revoked-sessions.json"
+
+
+def revoked_sessions_url(jwks_url: str) -> str:
+    """Auth publishes the ended sessions beside its JWKS: .../.well-known/revoked-sessions.json."""
+    return jwks_url.rsplit("/", 1)[0] + "/" + REVOKED_SESSIONS_DOCUMENT
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ class JWKSVerifier:
         http_timeout: float = 5.0,
         static_jwks: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.time,
+        revocation_refresh_seconds: float = 5.0,
     ) -> None:
         self.jwks_url = jwks_url
         self.issuer = issuer
@@ -93,6 +104,17 @@ class JWKSVerifier:
         self._static = static_jwks is not None
         if static_jwks is not None:
             self._load(static_jwks)
+        # Ended sessions (the `sid` claim); off without a JWKS URL or with a refresh of 0.
+        self.revocations_url = (
+            revoked_sessions_url(jwks_url)
+            if jwks_url and static_jwks is None and revocation_refresh_seconds > 0
+            else None
+        )
+        self.revocation_refresh_seconds = revocation_refresh_seconds
+        self._revoked: frozenset[str] = frozenset()
+        self._revocations_fetched_at = float("-inf")
+        self._revocations_lock = asyncio.Lock()
+        self._revocations_task: asyncio.Task[None] | None = None
 
     @classmethod
     def from_jwks(cls, jwks: dict[str, Any], *, issuer: str, audience: str) -> JWKSVerifier:
@@ -113,15 +135,18 @@ class JWKSVerifier:
         self._keys = keys
         self._fetched_at = self._clock()
 
-    async def _fetch(self) -> None:
-        if self._static or not self.jwks_url:
-            return
+    def _http(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._http_timeout, connect=min(2.0, self._http_timeout))
             )
+        return self._client
+
+    async def _fetch(self) -> None:
+        if self._static or not self.jwks_url:
+            return
         try:
-            response = await self._client.get(self.jwks_url)
+            response = await self._http().get(self.jwks_url)
             response.raise_for_status()
             self._load(response.json())
             log.info("jwks.refreshed", keys=sorted(self._keys))
@@ -146,6 +171,46 @@ class JWKSVerifier:
             key = self._keys.get(kid)
         return key
 
+    async def _fetch_revocations(self) -> None:
+        assert self.revocations_url is not None
+        try:
+            response = await self._http().get(self.revocations_url)
+            response.raise_for_status()
+            sessions = response.json()["sessions"]
+            if not isinstance(sessions, list):
+                raise ValueError("sessions is not a list")
+            self._revoked = frozenset(str(sid) for sid in sessions)
+            self._revocations_fetched_at = self._clock()
+        except (httpx.HTTPError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            # Keep the last list: an outage of auth must not log everyone out. Retry soon.
+            log.warning(
+                "revocations.fetch_failed", url=self.revocations_url, error=type(exc).__name__
+            )
+            pause = min(FAILED_FETCH_RETRY_SECONDS, self.revocation_refresh_seconds)
+            self._revocations_fetched_at = self._clock() - self.revocation_refresh_seconds + pause
+
+    async def _current_revocations(self) -> frozenset[str]:
+        """The ended sessions; the first call waits for the list, later ones refresh it in the
+        background when it is older than the refresh interval."""
+        if self.revocations_url is None:
+            return self._revoked
+        if self._clock() - self._revocations_fetched_at <= self.revocation_refresh_seconds:
+            return self._revoked
+        if self._revocations_fetched_at == float("-inf"):
+            async with self._revocations_lock:
+                if self._revocations_fetched_at == float("-inf"):
+                    await self._fetch_revocations()
+        elif self._revocations_task is None or self._revocations_task.done():
+            self._revocations_task = asyncio.create_task(self._fetch_revocations())
+        return self._revoked
+
+    async def check_session(self, principal: Principal) -> Principal:
+        """Refuse a token whose session auth has ended (signed out, disabled, changed)."""
+        sid = principal.claims.get("sid")
+        if isinstance(sid, str) and sid in await self._current_revocations():
+            raise InvalidToken("This session has ended (signed out or changed); sign in again.")
+        return principal
+
     async def verify(self, token: str) -> Principal:
         """Return the token's principal, or raise InvalidToken (401)."""
         try:
@@ -165,7 +230,7 @@ class JWKSVerifier:
             raise InvalidToken("The token was signed by an unknown or retired key.")
         if key.algorithm_name != alg:
             raise InvalidToken("The token's algorithm does not match its key.")
-        return self.decode_with(key, token)
+        return await self.check_session(self.decode_with(key, token))
 
     def decode_with(self, key: jwt.PyJWK, token: str) -> Principal:
         try:
@@ -196,6 +261,8 @@ class JWKSVerifier:
         )
 
     async def aclose(self) -> None:
+        if self._revocations_task is not None and not self._revocations_task.done():
+            self._revocations_task.cancel()
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -24,6 +24,14 @@ class ServiceSettings(BaseSettings):
     token_issuer: str = Field(default="stationhouse-auth", description="Expected JWT iss")
     token_audience: str = Field(default="stationhouse", description="Expected JWT aud")
     jwks_cache_seconds: float = Field(default=300.0, description="How long fetched keys are kept")
+    revocation_refresh_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "How often the list of ended sessions is refreshed from beside the JWKS URL; a "
+            "signed-out or disabled session's access tokens stop working within this (0: off)"
+        ),
+    )
     drain_seconds: float = Field(
         default=0.0,
         description="On shutdown, how long /readyz fails before the server stops accepting work",

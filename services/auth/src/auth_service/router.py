@@ -22,10 +22,11 @@ from auth_service.schemas import (
     Me,
     PasswordChange,
     RefreshTokenBody,
+    RevokedSessions,
     TokenResponse,
     UserPublic,
 )
-from auth_service.tokens import IssuedTokens
+from auth_service.tokens import IssuedTokens, recently_revoked_sessions
 from servicekit.db import SessionDep
 from servicekit.errors import BadRequest, Forbidden
 from servicekit.security import ROLE_CITIZEN, CurrentPrincipal
@@ -144,6 +145,21 @@ def confirm_enrolment(
 def jwks(session: SessionDep, context: AuthContextDep, response: Response) -> dict[str, Any]:
     response.headers["Cache-Control"] = "public, max-age=60"
     return jwks_document(session, now=context.clock.now())
+
+
+@router.get(
+    "/.well-known/revoked-sessions.json",
+    response_model=RevokedSessions,
+    summary="Sessions ended within an access token's lifetime, whose tokens must be refused",
+)
+def revoked_sessions(
+    session: SessionDep, context: AuthContextDep, response: Response
+) -> RevokedSessions:
+    """Every service's token verifier polls this every few seconds (it holds only opaque
+    session ids, never who they belonged to)."""
+    response.headers["Cache-Control"] = "no-store"
+    ids = recently_revoked_sessions(session, context, now=context.clock.now())
+    return RevokedSessions(sessions=ids)
 
 
 @router.post(

@@ -33,6 +33,12 @@ class RefreshTokenBody(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=512)
 
 
+class RevokedSessions(BaseModel):
+    """Ended sessions (the `sid` claim of their access tokens), for every token verifier."""
+
+    sessions: list[str]
+
+
 class EnrolmentStart(BaseModel):
     enrolment_token: str = Field(min_length=1, max_length=512)
 

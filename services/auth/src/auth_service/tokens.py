@@ -188,6 +188,26 @@ def revoke_by_refresh_token(session: Session, *, presented: str, now: datetime) 
     return auth_session.id
 
 
+# Ended sessions are published for this long past an access token's lifetime (clock leeway).
+REVOCATION_MARGIN_SECONDS = 60
+
+
+def recently_revoked_sessions(
+    session: Session, context: AuthContext, *, now: datetime
+) -> list[str]:
+    """Ids of sessions ended recently enough that one of their access tokens may still be
+    unexpired: the list every verifier checks a token's `sid` against."""
+    window = context.settings.access_token_ttl_seconds + REVOCATION_MARGIN_SECONDS
+    since = now - timedelta(seconds=window)
+    return list(
+        session.scalars(
+            select(AuthSession.id)
+            .where(AuthSession.revoked_at >= since)
+            .order_by(AuthSession.revoked_at, AuthSession.id)
+        )
+    )
+
+
 def revoke_user_sessions(
     session: Session, *, user_id: str, now: datetime, reason: str, keep: str | None = None
 ) -> int:
