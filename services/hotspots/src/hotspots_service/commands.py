@@ -11,7 +11,7 @@ import typer
 def _sync(env: dict[str, str], *, max_pages: int | None) -> Any:
     from hotspots_service.config import Settings
     from hotspots_service.db import MIGRATIONS_PATH
-    from hotspots_service.sync import RecordsFeed, sync_once
+    from hotspots_service.sync import records_feed, sync_once
     from servicekit.db import Database
     from servicekit.migrations import upgrade_to_head
 
@@ -27,7 +27,7 @@ def _sync(env: dict[str, str], *, max_pages: int | None) -> Any:
         if value
     }
     settings = Settings(**overrides)
-    feed = RecordsFeed.from_settings(settings)
+    feed = records_feed(settings)
     if feed is None:
         raise typer.BadParameter(
             "set HOTSPOTS_AUTH_URL, HOTSPOTS_RECORDS_URL and HOTSPOTS_CLIENT_SECRET"

@@ -15,7 +15,7 @@ from hotspots_service.db import MIGRATIONS_PATH
 from hotspots_service.jobs import JobRunner
 from hotspots_service.router import router
 from hotspots_service.service import task_table
-from hotspots_service.sync import RecordsFeed, sync_once
+from hotspots_service.sync import records_feed, sync_once
 from servicekit.app import create_service_app
 from servicekit.errors import ProblemError
 from servicekit.logging import get_logger
@@ -48,7 +48,7 @@ def create_app(
         app.state.job_runner = JobRunner(
             app.state.database, task_table(settings.epsg), workers=settings.job_workers
         )
-        app.state.records_feed = RecordsFeed.from_settings(settings)
+        app.state.records_feed = records_feed(settings)
         task = None
         if app.state.records_feed is not None and settings.sync_interval_seconds > 0:
             task = asyncio.create_task(_periodic_sync(app, settings.sync_interval_seconds))

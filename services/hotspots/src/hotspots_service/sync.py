@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotspots_service.config import Settings
 from hotspots_service.models import IncidentPoint, SyncState
 from servicekit.db import Database
-from servicekit.errors import ServiceUnavailable
+from servicekit.feed import ExportFeedClient, FeedMalformed, FeedUnavailable
 from servicekit.logging import get_logger
 
 log = get_logger(__name__)
 
 FEED = "records.incidents"
-EXPORT_PATH = "/api/v1/records/export/incidents"
-TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
-NDJSON = "application/x-ndjson"
-
-
-class FeedUnavailable(ServiceUnavailable):
-    type_slug, title = "feed-unavailable", "The records export feed could not be read"
-
-
-class FeedMalformed(ServiceUnavailable):
-    type_slug, title = "feed-malformed", "The records export feed sent a line we cannot apply"
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -55,102 +41,17 @@ def _coordinate(value: Any, limit: float) -> float | None:
     return number
 
 
-class RecordsFeed:
-    """HTTP client of the export feed; fetches and caches a client-credentials token."""
-
-    def __init__(
-        self,
-        *,
-        auth_url: str,
-        records_url: str,
-        client_id: str,
-        client_secret: str,
-        page_size: int = 5000,
-        timeout: float = 30.0,
-    ) -> None:
-        self.token_url = auth_url.rstrip("/")
-        if not self.token_url.endswith("/token"):
-            self.token_url += TOKEN_PATH
-        self.export_url = records_url.rstrip("/") + EXPORT_PATH
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.page_size = page_size
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
-        self._token: str | None = None
-        self._token_expires = 0.0
-        self._lock = threading.Lock()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RecordsFeed | None:
-        """The feed client, or None when the service account is not configured."""
-        if not (settings.auth_url and settings.records_url and settings.client_secret):
-            return None
-        return cls(
-            auth_url=settings.auth_url,
-            records_url=settings.records_url,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
-            page_size=settings.sync_page_size,
-        )
-
-    def close(self) -> None:
-        self._client.close()
-
-    def _access_token(self, *, renew: bool = False) -> str:
-        with self._lock:
-            if renew or self._token is None or time.monotonic() >= self._token_expires:
-                try:
-                    response = self._client.post(
-                        self.token_url,
-                        data={
-                            "grant_type": "client_credentials",
-                            "client_id": self.client_id,
-                            "client_secret": self.client_secret,
-                        },
-                    )
-                except httpx.HTTPError as exc:
-                    raise FeedUnavailable(f"auth unreachable: {type(exc).__name__}") from exc
-                if response.status_code != 200:
-                    raise FeedUnavailable(
-                        f"auth refused the service account (HTTP {response.status_code})"
-                    )
-                body = response.json()
-                self._token = str(body["access_token"])
-                lifetime = float(body.get("expires_in", 300))
-                self._token_expires = time.monotonic() + max(5.0, lifetime - 30.0)
-            return self._token
-
-    def fetch_page(self, cursor: str | None) -> list[dict[str, Any]]:
-        """One page of feed lines after `cursor` (an empty list when caught up)."""
-        params: dict[str, Any] = {"limit": self.page_size}
-        if cursor:
-            params["cursor"] = cursor
-        for attempt in range(2):
-            headers = {
-                "Authorization": f"Bearer {self._access_token(renew=attempt > 0)}",
-                "Accept": NDJSON,
-            }
-            try:
-                response = self._client.get(self.export_url, params=params, headers=headers)
-            except httpx.HTTPError as exc:
-                raise FeedUnavailable(f"records unreachable: {type(exc).__name__}") from exc
-            if response.status_code == 401 and attempt == 0:
-                continue  # token expired or keys rotated: fetch a new one once
-            if response.status_code != 200:
-                raise FeedUnavailable(f"records export answered HTTP {response.status_code}")
-            lines = []
-            for number, raw in enumerate(response.text.splitlines(), start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    line = json.loads(raw)
-                except json.JSONDecodeError as exc:
-                    raise FeedMalformed(f"line {number} is not JSON") from exc
-                if not isinstance(line, dict) or "cursor" not in line or "id" not in line:
-                    raise FeedMalformed(f"line {number} lacks cursor or id")
-                lines.append(line)
-            return lines
-        raise FeedUnavailable("records export refused the service token")
+def records_feed(settings: Settings) -> ExportFeedClient | None:
+    """The feed client, or None when the service account is not configured."""
+    if not (settings.auth_url and settings.records_url and settings.client_secret):
+        return None
+    return ExportFeedClient(
+        auth_url=settings.auth_url,
+        records_url=settings.records_url,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        page_size=settings.sync_page_size,
+    )
 
 
 @dataclass
@@ -227,7 +128,9 @@ def apply_lines(session: Session, lines: list[dict[str, Any]]) -> tuple[int, int
 _sync_lock = threading.Lock()
 
 
-def sync_once(database: Database, feed: RecordsFeed, *, max_pages: int | None = None) -> SyncReport:
+def sync_once(
+    database: Database, feed: ExportFeedClient, *, max_pages: int | None = None
+) -> SyncReport:
     """Apply feed pages until caught up; each page and its cursor commit together."""
     report = SyncReport()
     with _sync_lock:

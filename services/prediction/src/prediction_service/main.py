@@ -90,6 +90,7 @@ def create_app(
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
+            sync.close()
 
     return create_service_app(
         name="prediction",

@@ -8,12 +8,9 @@ applying a line is an idempotent upsert or delete, so a page applied twice chang
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
 from typing import Any, cast
 
-import httpx
 from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -22,22 +19,16 @@ from prediction_service.sync.models import Incident, SyncState
 from prediction_service.timeutil import parse_instant, utcnow
 from servicekit.db import Database
 from servicekit.errors import Conflict, ServiceUnavailable
-from servicekit.http import make_http_client
+from servicekit.feed import ExportFeedClient, FeedMalformed
 from servicekit.logging import get_logger
 
 log = get_logger(__name__)
 
 FEED_NAME = "incidents"
-TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105 - a URL path, not a secret
-FEED_PATH = "/api/v1/records/export/incidents"
 
 
 class SyncNotConfigured(ServiceUnavailable):
     type_slug, title = "sync-not-configured", "Incident sync is not configured"
-
-
-class FeedUnavailable(ServiceUnavailable):
-    type_slug, title = "records-feed-unavailable", "The records export feed could not be read"
 
 
 @dataclass
@@ -46,40 +37,6 @@ class SyncResult:
     deleted: int = 0
     pages: int = 0
     cursor: str | None = None
-
-
-class ServiceTokenSource:
-    """Client-credentials access tokens from auth, reused until shortly before they expire."""
-
-    def __init__(self, *, auth_url: str, client_id: str, client_secret: str) -> None:
-        self._url = auth_url.rstrip("/") + TOKEN_PATH
-        self._client_id = client_id
-        self._client_secret = client_secret
-        self._token: str | None = None
-        self._expires_at = 0.0
-
-    async def token(self, client: httpx.AsyncClient, *, fresh: bool = False) -> str:
-        if not fresh and self._token and time.monotonic() < self._expires_at - 30:
-            return self._token
-        try:
-            response = await client.post(
-                self._url,
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": self._client_id,
-                    "client_secret": self._client_secret,
-                },
-            )
-        except httpx.HTTPError as exc:
-            raise FeedUnavailable(f"auth could not be reached ({type(exc).__name__}).") from exc
-        if response.status_code != 200:
-            raise FeedUnavailable(
-                f"auth refused the service account (HTTP {response.status_code})."
-            )
-        body = response.json()
-        self._token = str(body["access_token"])
-        self._expires_at = time.monotonic() + float(body.get("expires_in", 300))
-        return self._token
 
 
 def _record_of(line: dict[str, Any]) -> dict[str, Any]:
@@ -102,21 +59,15 @@ def _record_of(line: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def parse_feed(body: str) -> list[dict[str, Any]]:
-    """NDJSON lines of the feed; a line that is not a valid feed object fails the page."""
-    lines = []
-    for number, raw in enumerate(body.splitlines(), start=1):
-        if not raw.strip():
+def check_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Validate a page's live lines before anything is written; one bad line fails the page."""
+    for number, line in enumerate(lines, start=1):
+        if line.get("deleted"):
             continue
         try:
-            line = json.loads(raw)
-            if not isinstance(line, dict) or "cursor" not in line or "id" not in line:
-                raise ValueError("not a feed object")
-            if not line.get("deleted"):
-                _record_of(line)  # validate now, before anything is written
+            _record_of(line)
         except (ValueError, KeyError, TypeError) as exc:
-            raise FeedUnavailable(f"line {number} of the feed is not valid: {exc}") from exc
-        lines.append(line)
+            raise FeedMalformed(f"line {number} of the feed is not valid: {exc}") from exc
     return lines
 
 
@@ -190,17 +141,15 @@ def apply_page(
 class IncidentSync:
     """Pulls the records export feed into the local incident copy."""
 
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        database: Database,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, *, settings: Settings, database: Database) -> None:
         self.settings = settings
         self.database = database
-        self._transport = transport
-        self._token_source: ServiceTokenSource | None = None
+        self._feed: ExportFeedClient | None = None  # kept, so its token is reused across runs
+
+    def close(self) -> None:
+        if self._feed is not None:
+            self._feed.close()
+            self._feed = None
 
     @property
     def configured(self) -> bool:
@@ -208,7 +157,7 @@ class IncidentSync:
         return bool(s.records_url and s.auth_url and s.client_secret)
 
     async def run(self, *, max_pages: int | None = None) -> SyncResult:
-        """Fetch and apply pages until the feed is caught up (an empty body)."""
+        """Fetch and apply pages until the feed is caught up (an empty page)."""
         from starlette.concurrency import run_in_threadpool
 
         if not self.configured:
@@ -220,34 +169,30 @@ class IncidentSync:
         assert s.auth_url
         assert s.client_secret
         result = SyncResult()
-        kwargs: dict[str, Any] = {"read_timeout": 60.0}
-        if self._transport is not None:
-            kwargs["transport"] = self._transport
-        async with make_http_client(**kwargs) as client:
-            tokens = self._tokens(s.auth_url, s.client_secret)
-            cursor = await run_in_threadpool(self._cursor)
-            while max_pages is None or result.pages < max_pages:
-                body = await self._fetch(client, tokens, cursor)
-                lines = parse_feed(body)
-                if not lines:
-                    break
-                upserted, deleted = await run_in_threadpool(self._apply, lines, cursor)
-                result.upserted += upserted
-                result.deleted += deleted
-                result.pages += 1
-                cursor = lines[-1]["cursor"]
+        if self._feed is None:
+            self._feed = ExportFeedClient(
+                auth_url=s.auth_url,
+                records_url=s.records_url,
+                client_id=s.client_id,
+                client_secret=s.client_secret,
+                page_size=s.sync_page_size,
+            )
+        feed = self._feed
+        cursor = await run_in_threadpool(self._cursor)
+        while max_pages is None or result.pages < max_pages:
+            lines = check_lines(await run_in_threadpool(feed.fetch_page, cursor))
+            if not lines:
+                break
+            upserted, deleted = await run_in_threadpool(self._apply, lines, cursor)
+            result.upserted += upserted
+            result.deleted += deleted
+            result.pages += 1
+            cursor = lines[-1]["cursor"]
         result.cursor = cursor
         log.info(
             "sync.finished", upserted=result.upserted, deleted=result.deleted, pages=result.pages
         )
         return result
-
-    def _tokens(self, auth_url: str, client_secret: str) -> ServiceTokenSource:
-        if self._token_source is None:
-            self._token_source = ServiceTokenSource(
-                auth_url=auth_url, client_id=self.settings.client_id, client_secret=client_secret
-            )
-        return self._token_source
 
     def _cursor(self) -> str | None:
         with self.database.session() as session:
@@ -263,33 +208,6 @@ class IncidentSync:
         with self.database.session() as session:
             state = load_state(session)
             state.last_error = error[:2000]
-
-    async def _fetch(
-        self, client: httpx.AsyncClient, tokens: ServiceTokenSource, cursor: str | None
-    ) -> str:
-        assert self.settings.records_url
-        url = self.settings.records_url.rstrip("/") + FEED_PATH
-        params: dict[str, Any] = {"limit": self.settings.sync_page_size}
-        if cursor:
-            params["cursor"] = cursor
-        for attempt in range(2):
-            token = await tokens.token(client, fresh=attempt > 0)
-            try:
-                response = await client.get(
-                    url,
-                    params=params,
-                    headers={"Authorization": f"Bearer {token}", "Accept": "application/x-ndjson"},
-                )
-            except httpx.HTTPError as exc:
-                raise FeedUnavailable(
-                    f"records could not be reached ({type(exc).__name__})."
-                ) from exc
-            if response.status_code == 401 and attempt == 0:
-                continue  # token expired or keys rotated: one retry with a fresh token
-            if response.status_code != 200:
-                raise FeedUnavailable(f"the records feed answered HTTP {response.status_code}.")
-            return response.text
-        raise FeedUnavailable("the records feed refused the service token.")
 
 
 def incident_count(session: Session) -> int:
