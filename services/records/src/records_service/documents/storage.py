@@ -15,13 +15,17 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from records_service.config import Settings
-from servicekit.errors import ProblemError
+from servicekit.errors import ProblemError, ServiceUnavailable
 
 CHUNK = 1024 * 1024
 
 
 class DocumentIntegrityError(ProblemError):
     status, type_slug, title = 500, "document-integrity", "Stored document failed its check"
+
+
+class DocumentStoreUnavailable(ServiceUnavailable):
+    type_slug, title = "document-store-unavailable", "The document store is unavailable"
 
 
 class DocumentStore(Protocol):
@@ -112,6 +116,9 @@ class S3DocumentStore:
         return f"{self.prefix}{sha256}"
 
     def put(self, *, sha256: str, source: Path) -> None:
+        from boto3.exceptions import S3UploadFailedError
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             self.client.upload_file(
                 str(source),
@@ -119,17 +126,29 @@ class S3DocumentStore:
                 self._key(sha256),
                 ExtraArgs={"Metadata": {"sha256": sha256}},
             )
+        except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
+            raise DocumentStoreUnavailable(
+                "The document store could not take the file; nothing was saved. Try again."
+            ) from exc
         finally:
             source.unlink(missing_ok=True)
 
     def open_verified(self, *, sha256: str) -> IO[bytes]:
         spool = tempfile.SpooledTemporaryFile(max_size=8 * CHUNK)  # noqa: SIM115
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(sha256))
-        except Exception as exc:  # botocore raises many kinds; all mean "not there"
+            shutil.copyfileobj(response["Body"], spool, CHUNK)
+        except ClientError as exc:
             spool.close()
-            raise DocumentIntegrityError("The stored file is missing.") from exc
-        shutil.copyfileobj(response["Body"], spool, CHUNK)
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in {"NoSuchKey", "404", "NotFound"}:
+                raise DocumentIntegrityError("The stored file is missing.") from exc
+            raise DocumentStoreUnavailable("The document store refused the read.") from exc
+        except BotoCoreError as exc:
+            spool.close()
+            raise DocumentStoreUnavailable("The document store could not be reached.") from exc
         spool.seek(0)
         if _hash_file(spool) != sha256:
             spool.close()
