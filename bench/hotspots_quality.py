@@ -2,7 +2,7 @@
 
 250 m cells; study area = cells with any incident before each origin; every method beside the
 naive baseline (count of the last 365 days). Prints hit rate and PAI at 1 % and 5 % (and PEI,
-and 10 %). Usage: uv run python bench/hotspots_quality.py [--retrain-every 13]
+and 10 %). Usage: uv run python bench/hotspots_quality.py [--retrain-every 13] [--every 4]
 """
 
 from __future__ import annotations
@@ -27,13 +27,23 @@ def main() -> None:
     parser.add_argument("--end", default="2022-01-01")
     parser.add_argument("--retrain-every", type=int, default=13)
     parser.add_argument("--training-origins", type=int, default=26)
+    parser.add_argument("--origin-stride", type=int, default=1)
+    parser.add_argument(
+        "--every", type=int, default=1, help="score every n-th week only (quick check)"
+    )
+    parser.add_argument("--methods", default="naive,prospective,sepp,gbm")
+    parser.add_argument(
+        "--keep-duplicates",
+        action="store_true",
+        help="count rows the records import merges (same time, place, category) separately",
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if not DATASET.exists():
         print(f"dataset not found at {DATASET}; nothing to measure")
         return
     started = time.perf_counter()
-    points = load_toronto()
+    points = load_toronto(merge_duplicates=not args.keep_duplicates)
     print(
         f"loaded {len(points)} incidents with coordinates in {time.perf_counter() - started:.1f}s"
         f" (projection EPSG:{points.projection.epsg})"
@@ -53,15 +63,18 @@ def main() -> None:
         end=end,
         horizon="week",
         cell_size=250.0,
-        methods=("naive", "prospective", "gbm"),
+        methods=tuple(args.methods.split(",")),
         retrain_every=args.retrain_every,
         training_origins=args.training_origins,
+        origin_stride=args.origin_stride,
+        every=args.every,
         progress=progress,
     )
     elapsed = time.perf_counter() - started
+    cpu = time.process_time()
     print(
         f"\nweekly origins: {result['origins']} ({result['first_origin']} .. "
-        f"{result['last_origin']}), grid {result['grid']}, {elapsed:.0f}s total"
+        f"{result['last_origin']}), grid {result['grid']}, {elapsed:.0f}s wall, {cpu:.0f}s CPU"
     )
     header = (
         f"{'method':<12} {'hit@1%':>8} {'PAI@1%':>8} {'hit@5%':>8} {'PAI@5%':>8} "
@@ -82,6 +95,7 @@ def main() -> None:
         f"(target >= 1.10: {'met' if ratio >= 1.10 else 'NOT met'})"
     )
     if args.json:
+        result["run"] = {"argv": sys.argv[1:], "wall_seconds": elapsed, "cpu_seconds": cpu}
         args.json.write_text(json.dumps(result, indent=2))
 
 

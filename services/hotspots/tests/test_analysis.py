@@ -14,6 +14,7 @@ from hotspots_service.analysis.fairness import feedback_simulation, indicator_di
 from hotspots_service.analysis.forecasting import (
     build_history,
     fit_boosted,
+    fit_self_exciting,
     naive_scores,
     prospective_scores,
     rank_cells,
@@ -26,6 +27,7 @@ from hotspots_service.analysis.synthetic import (
     START,
     blobs,
     planted_hotspot_history,
+    points_from_metres,
 )
 
 
@@ -211,9 +213,52 @@ def test_every_forecast_method_ranks_the_planted_hotspot_first() -> None:
     for scores in (
         naive_scores(view),
         prospective_scores(view),
+        fit_self_exciting(view, training_origins=8).scores(view),
         fit_boosted(view, training_origins=8, max_iter=40).scores(view),
     ):
         assert rank_cells(scores, view.study)[0] == planted
+
+
+def _near_repeat_history(weeks: int = 110, seed: int = 4):
+    """Uniform background plus weekly bursts: one event, then ~8 more in its cell within 2 weeks.
+
+    The last week before the origin ends with a fresh burst at a known place.
+    """
+    rng = np.random.default_rng(seed)
+    n_background = 20 * weeks
+    xs = [rng.uniform(0, 3000, n_background)]
+    ys = [rng.uniform(0, 3000, n_background)]
+    ts = [START + rng.integers(0, weeks * 7 * DAY, n_background)]
+    for week in range(weeks - 1):
+        cx, cy = rng.uniform(200, 2800, 2)
+        n = 1 + rng.poisson(8)
+        xs.append(cx + rng.uniform(-40, 40, n))
+        ys.append(cy + rng.uniform(-40, 40, n))
+        ts.append(START + week * 7 * DAY + rng.integers(0, 14 * DAY, n))
+    fresh = (1625.0, 625.0)
+    xs.append(fresh[0] + rng.uniform(-40, 40, 5))
+    ys.append(fresh[1] + rng.uniform(-40, 40, 5))
+    ts.append(START + (weeks - 1) * 7 * DAY + rng.integers(0, 7 * DAY, 5))
+    t = np.concatenate(ts)
+    keep = t < START + weeks * 7 * DAY
+    points = points_from_metres(
+        ORIGIN_X + np.concatenate(xs)[keep], ORIGIN_Y + np.concatenate(ys)[keep], t[keep]
+    )
+    return points, fresh
+
+
+def test_self_exciting_model_learns_near_repeats_and_ranks_a_fresh_burst_first() -> None:
+    points, fresh = _near_repeat_history()
+    _, view, grid = _history_and_view(points)
+    burst_cell = grid.cell_index(np.array([ORIGIN_X + fresh[0]]), np.array([ORIGIN_Y + fresh[1]]))
+    model = fit_self_exciting(view, training_origins=26)
+    assert model.trigger > 0.15  # a sizeable share of crime is explained by recent crime
+    assert rank_cells(model.scores(view), view.study)[0] == burst_cell[0]
+    # the long-term count does not single it out: many cells had bursts during the year
+    assert rank_cells(naive_scores(view), view.study)[0] != burst_cell[0]
+    # the fitted kernel is the generating one: repeats within two weeks, in the same cell
+    assert model.decay_per_bin == pytest.approx(1.0)  # 1/7 per day: the fastest candidate
+    assert model.sigma_cells < 0.5
 
 
 def _backtest(points):

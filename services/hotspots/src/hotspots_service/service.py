@@ -24,6 +24,7 @@ from hotspots_service.analysis.forecasting import (
     History,
     PastView,
     fit_boosted,
+    fit_self_exciting,
     flagged_count,
     naive_scores,
     prospective_scores,
@@ -206,6 +207,8 @@ def forecast_scores(
         scores = naive_scores(view)
     elif method == "prospective":
         scores = prospective_scores(view)
+    elif method == "sepp":
+        scores = fit_self_exciting(view).scores(view)
     else:
         scores = fit_boosted(view).scores(view)
     return history, view, scores
