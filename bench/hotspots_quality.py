@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument(
         "--every", type=int, default=1, help="score every n-th week only (quick check)"
     )
-    parser.add_argument("--methods", default="naive,prospective,sepp,gbm")
+    parser.add_argument("--methods", default="naive,decayed,prospective,sepp,gbm")
     parser.add_argument(
         "--keep-duplicates",
         action="store_true",

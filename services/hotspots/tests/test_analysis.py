@@ -13,6 +13,7 @@ from hotspots_service.analysis.evaluation import backtest
 from hotspots_service.analysis.fairness import feedback_simulation, indicator_distribution
 from hotspots_service.analysis.forecasting import (
     build_history,
+    decayed_scores,
     fit_boosted,
     fit_self_exciting,
     naive_scores,
@@ -212,11 +213,33 @@ def test_every_forecast_method_ranks_the_planted_hotspot_first() -> None:
     planted = grid.cell_index(np.array([ORIGIN_X + 1125.0]), np.array([ORIGIN_Y + 1375.0]))[0]
     for scores in (
         naive_scores(view),
+        decayed_scores(view),
         prospective_scores(view),
         fit_self_exciting(view, training_origins=8).scores(view),
         fit_boosted(view, training_origins=8, max_iter=40).scores(view),
     ):
         assert rank_cells(scores, view.study)[0] == planted
+
+
+def test_decayed_counts_remember_older_years_at_a_discount() -> None:
+    # cell A: 20 incidents two years ago and 5 this year; cell B: 8 this year, none before
+    origin_week = 160
+    a, b = (375.0, 375.0), (1375.0, 1375.0)
+    weeks_ago = np.concatenate([np.full(20, 104), np.full(5, 20), np.full(8, 20)])
+    x = np.concatenate([np.full(25, a[0]), np.full(8, b[0])])
+    y = np.concatenate([np.full(25, a[1]), np.full(8, b[1])])
+    t = START + (origin_week - weeks_ago) * 7 * DAY + DAY
+    points = points_from_metres(ORIGIN_X + x, ORIGIN_Y + y, t)
+    _, view, grid = _history_and_view(points, origin_week=origin_week)
+    cell_a, cell_b = grid.cell_index(
+        ORIGIN_X + np.array([a[0], b[0]]), ORIGIN_Y + np.array([a[1], b[1]])
+    )
+    assert rank_cells(naive_scores(view), view.study)[0] == cell_b  # 8 > 5 in the last year
+    scores = decayed_scores(view)
+    assert rank_cells(scores, view.study)[0] == cell_a  # 20/4 + 5*0.8 > 8*0.8
+    assert scores[cell_a] == pytest.approx(
+        20 * 0.5 ** (103.5 * 7 / 365) + 5 * 0.5 ** (19.5 * 7 / 365)
+    )
 
 
 def _near_repeat_history(weeks: int = 110, seed: int = 4):
@@ -266,7 +289,7 @@ def _backtest(points):
         points,
         start=START + 100 * 7 * DAY,
         end=START + 106 * 7 * DAY,
-        methods=("naive", "prospective", "gbm"),
+        methods=("naive", "decayed", "prospective", "sepp", "gbm"),
         retrain_every=3,
         training_origins=6,
         keep_rankings=True,
@@ -321,7 +344,7 @@ def test_backtest_reports_hit_rate_pai_pei_beside_the_baseline() -> None:
     result = _backtest(planted_hotspot_history(weeks=110))
     assert result["baseline"] == "naive"
     assert result["origins"] == 6
-    for method in ("naive", "prospective", "gbm"):
+    for method in ("naive", "decayed", "prospective", "sepp", "gbm"):
         for share in ("0.01", "0.05", "0.1"):
             values = result["methods"][method][share]
             assert 0 < values["hit_rate"] <= 1

@@ -18,11 +18,11 @@ Category = Literal[
     "public_order", "other",
 ]  # fmt: skip
 Horizon = Literal["day", "week", "month"]
-Method = Literal["naive", "prospective", "sepp", "gbm"]
+Method = Literal["naive", "decayed", "prospective", "sepp", "gbm"]
 
 
 def _all_methods() -> list[Method]:
-    return ["naive", "prospective", "sepp", "gbm"]
+    return ["naive", "decayed", "prospective", "sepp", "gbm"]
 
 
 class Strict(BaseModel):

@@ -23,6 +23,7 @@ from hotspots_service.analysis.forecasting import (
     HORIZON_DAYS,
     History,
     PastView,
+    decayed_scores,
     fit_boosted,
     fit_self_exciting,
     flagged_count,
@@ -205,6 +206,8 @@ def forecast_scores(
     view = history.past(history.counts.shape[0])
     if method == "naive":
         scores = naive_scores(view)
+    elif method == "decayed":
+        scores = decayed_scores(view)
     elif method == "prospective":
         scores = prospective_scores(view)
     elif method == "sepp":

@@ -24,6 +24,7 @@ from hotspots_service.analysis.forecasting import (
     PastView,
     SelfExcitingModel,
     build_history,
+    decayed_scores,
     fit_boosted,
     fit_self_exciting,
     flagged_count,
@@ -111,6 +112,8 @@ class MethodRunner:
     def scores(self, view: PastView) -> np.ndarray:
         if self.method == "naive":
             return naive_scores(view)
+        if self.method == "decayed":
+            return decayed_scores(view)
         if self.method == "prospective":
             return prospective_scores(view)
         if self.method in ("gbm", "sepp"):
@@ -129,7 +132,7 @@ def backtest(
     end: int,
     horizon: str = "week",
     cell_size: float = 250.0,
-    methods: tuple[str, ...] = ("naive", "prospective", "sepp", "gbm"),
+    methods: tuple[str, ...] = ("naive", "decayed", "prospective", "sepp", "gbm"),
     shares: tuple[float, ...] = DEFAULT_SHARES,
     retrain_every: int = 4,
     training_origins: int = 26,

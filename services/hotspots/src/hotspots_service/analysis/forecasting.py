@@ -20,7 +20,7 @@ from hotspots_service.analysis.points import PointSet
 
 DAY = 86_400
 HORIZON_DAYS = {"day": 1, "week": 7, "month": 30}
-METHODS = ("naive", "prospective", "sepp", "gbm")
+METHODS = ("naive", "decayed", "prospective", "sepp", "gbm")
 
 
 @dataclass
@@ -145,6 +145,11 @@ def build_history(
 def naive_scores(view: PastView) -> np.ndarray:
     """The baseline: count of the last 365 days per cell."""
     return view.window(view.bins_for_days(365))
+
+
+def decayed_scores(view: PastView) -> np.ndarray:
+    """Count of the last 3 years, each incident's weight halved every year it has aged."""
+    return decayed_counts(view, half_life_days=365.0, span_days=3 * 365.0)
 
 
 def _distance_kernel(radius_cells: int, decay_per_cell: float) -> np.ndarray:
