@@ -19,11 +19,21 @@ MCI_TO_CATEGORY = {
 }
 
 
-def load_toronto(dataset: Path = DATASET) -> PointSet:
-    """train + test CSVs, rows with real coordinates, times as epoch seconds (UTC)."""
+# The records import merges rows with the same time, place and category (one Toronto event
+# with several offence rows); the source's time is a day plus an hour.
+DUPLICATE_KEY = ["occurrencedate", "occurrencehour", "Lat", "Long", "MCI"]
+
+
+def load_toronto(dataset: Path = DATASET, *, merge_duplicates: bool = True) -> PointSet:
+    """train + test CSVs, rows with real coordinates, times as epoch seconds (UTC).
+
+    With merge_duplicates (default), rows the records import would merge count once.
+    """
     frames = [pd.read_csv(dataset / f"{name}.csv.gz") for name in ("train", "test")]
     df = pd.concat(frames, ignore_index=True)
     df = df[(df["Lat"].abs() > 1) & (df["Long"].abs() > 1)]
+    if merge_duplicates:
+        df = df.drop_duplicates(DUPLICATE_KEY)
     when = pd.to_datetime(
         df["occurrencedate"].str.replace("+00", "", regex=False), format="%Y/%m/%d %H:%M:%S"
     )

@@ -13,7 +13,9 @@ from hotspots_service.analysis.evaluation import backtest
 from hotspots_service.analysis.fairness import feedback_simulation, indicator_distribution
 from hotspots_service.analysis.forecasting import (
     build_history,
+    decayed_scores,
     fit_boosted,
+    fit_self_exciting,
     naive_scores,
     prospective_scores,
     rank_cells,
@@ -26,6 +28,7 @@ from hotspots_service.analysis.synthetic import (
     START,
     blobs,
     planted_hotspot_history,
+    points_from_metres,
 )
 
 
@@ -210,10 +213,75 @@ def test_every_forecast_method_ranks_the_planted_hotspot_first() -> None:
     planted = grid.cell_index(np.array([ORIGIN_X + 1125.0]), np.array([ORIGIN_Y + 1375.0]))[0]
     for scores in (
         naive_scores(view),
+        decayed_scores(view),
         prospective_scores(view),
+        fit_self_exciting(view, training_origins=8).scores(view),
         fit_boosted(view, training_origins=8, max_iter=40).scores(view),
     ):
         assert rank_cells(scores, view.study)[0] == planted
+
+
+def test_decayed_counts_remember_older_years_at_a_discount() -> None:
+    # cell A: 20 incidents two years ago and 5 this year; cell B: 8 this year, none before
+    origin_week = 160
+    a, b = (375.0, 375.0), (1375.0, 1375.0)
+    weeks_ago = np.concatenate([np.full(20, 104), np.full(5, 20), np.full(8, 20)])
+    x = np.concatenate([np.full(25, a[0]), np.full(8, b[0])])
+    y = np.concatenate([np.full(25, a[1]), np.full(8, b[1])])
+    t = START + (origin_week - weeks_ago) * 7 * DAY + DAY
+    points = points_from_metres(ORIGIN_X + x, ORIGIN_Y + y, t)
+    _, view, grid = _history_and_view(points, origin_week=origin_week)
+    cell_a, cell_b = grid.cell_index(
+        ORIGIN_X + np.array([a[0], b[0]]), ORIGIN_Y + np.array([a[1], b[1]])
+    )
+    assert rank_cells(naive_scores(view), view.study)[0] == cell_b  # 8 > 5 in the last year
+    scores = decayed_scores(view)
+    assert rank_cells(scores, view.study)[0] == cell_a  # 20/4 + 5*0.8 > 8*0.8
+    assert scores[cell_a] == pytest.approx(
+        20 * 0.5 ** (103.5 * 7 / 365) + 5 * 0.5 ** (19.5 * 7 / 365)
+    )
+
+
+def _near_repeat_history(weeks: int = 110, seed: int = 4):
+    """Uniform background plus weekly bursts: one event, then ~8 more in its cell within 2 weeks.
+
+    The last week before the origin ends with a fresh burst at a known place.
+    """
+    rng = np.random.default_rng(seed)
+    n_background = 20 * weeks
+    xs = [rng.uniform(0, 3000, n_background)]
+    ys = [rng.uniform(0, 3000, n_background)]
+    ts = [START + rng.integers(0, weeks * 7 * DAY, n_background)]
+    for week in range(weeks - 1):
+        cx, cy = rng.uniform(200, 2800, 2)
+        n = 1 + rng.poisson(8)
+        xs.append(cx + rng.uniform(-40, 40, n))
+        ys.append(cy + rng.uniform(-40, 40, n))
+        ts.append(START + week * 7 * DAY + rng.integers(0, 14 * DAY, n))
+    fresh = (1625.0, 625.0)
+    xs.append(fresh[0] + rng.uniform(-40, 40, 5))
+    ys.append(fresh[1] + rng.uniform(-40, 40, 5))
+    ts.append(START + (weeks - 1) * 7 * DAY + rng.integers(0, 7 * DAY, 5))
+    t = np.concatenate(ts)
+    keep = t < START + weeks * 7 * DAY
+    points = points_from_metres(
+        ORIGIN_X + np.concatenate(xs)[keep], ORIGIN_Y + np.concatenate(ys)[keep], t[keep]
+    )
+    return points, fresh
+
+
+def test_self_exciting_model_learns_near_repeats_and_ranks_a_fresh_burst_first() -> None:
+    points, fresh = _near_repeat_history()
+    _, view, grid = _history_and_view(points)
+    burst_cell = grid.cell_index(np.array([ORIGIN_X + fresh[0]]), np.array([ORIGIN_Y + fresh[1]]))
+    model = fit_self_exciting(view, training_origins=26)
+    assert model.trigger > 0.15  # a sizeable share of crime is explained by recent crime
+    assert rank_cells(model.scores(view), view.study)[0] == burst_cell[0]
+    # the long-term count does not single it out: many cells had bursts during the year
+    assert rank_cells(naive_scores(view), view.study)[0] != burst_cell[0]
+    # the fitted kernel is the generating one: repeats within two weeks, in the same cell
+    assert model.decay_per_bin == pytest.approx(1.0)  # 1/7 per day: the fastest candidate
+    assert model.sigma_cells < 0.5
 
 
 def _backtest(points):
@@ -221,7 +289,7 @@ def _backtest(points):
         points,
         start=START + 100 * 7 * DAY,
         end=START + 106 * 7 * DAY,
-        methods=("naive", "prospective", "gbm"),
+        methods=("naive", "decayed", "prospective", "sepp", "gbm"),
         retrain_every=3,
         training_origins=6,
         keep_rankings=True,
@@ -276,7 +344,7 @@ def test_backtest_reports_hit_rate_pai_pei_beside_the_baseline() -> None:
     result = _backtest(planted_hotspot_history(weeks=110))
     assert result["baseline"] == "naive"
     assert result["origins"] == 6
-    for method in ("naive", "prospective", "gbm"):
+    for method in ("naive", "decayed", "prospective", "sepp", "gbm"):
         for share in ("0.01", "0.05", "0.1"):
             values = result["methods"][method][share]
             assert 0 < values["hit_rate"] <= 1

@@ -104,7 +104,7 @@ def test_grid_map_and_forecast_find_the_planted_hotspot(
     hottest = max(grid["result"]["features"], key=lambda f: f["properties"]["count"])
     assert hottest["properties"]["hotspot"] == "hot"
     as_of = datetime.fromtimestamp(int(points.t.max()) + 1, UTC).isoformat()
-    for method in ("naive", "prospective", "gbm"):
+    for method in ("naive", "decayed", "prospective", "sepp", "gbm"):
         forecast = client.post(
             "/api/v1/hotspots/forecasts?wait=60",
             json={"method": method, "horizon": "week", "as_of": as_of, "area_share": 0.02},

@@ -18,11 +18,11 @@ Category = Literal[
     "public_order", "other",
 ]  # fmt: skip
 Horizon = Literal["day", "week", "month"]
-Method = Literal["naive", "prospective", "gbm"]
+Method = Literal["naive", "decayed", "prospective", "sepp", "gbm"]
 
 
 def _all_methods() -> list[Method]:
-    return ["naive", "prospective", "gbm"]
+    return ["naive", "decayed", "prospective", "sepp", "gbm"]
 
 
 class Strict(BaseModel):

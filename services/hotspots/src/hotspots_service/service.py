@@ -23,7 +23,9 @@ from hotspots_service.analysis.forecasting import (
     HORIZON_DAYS,
     History,
     PastView,
+    decayed_scores,
     fit_boosted,
+    fit_self_exciting,
     flagged_count,
     naive_scores,
     prospective_scores,
@@ -204,8 +206,12 @@ def forecast_scores(
     view = history.past(history.counts.shape[0])
     if method == "naive":
         scores = naive_scores(view)
+    elif method == "decayed":
+        scores = decayed_scores(view)
     elif method == "prospective":
         scores = prospective_scores(view)
+    elif method == "sepp":
+        scores = fit_self_exciting(view).scores(view)
     else:
         scores = fit_boosted(view).scores(view)
     return history, view, scores

@@ -22,9 +22,13 @@ from hotspots_service.analysis.forecasting import (
     BoostedModel,
     History,
     PastView,
+    SelfExcitingModel,
     build_history,
+    decayed_scores,
     fit_boosted,
+    fit_self_exciting,
     flagged_count,
+    history_bins,
     naive_scores,
     prospective_scores,
     rank_cells,
@@ -83,30 +87,40 @@ class MethodRunner:
         training_origins: int,
         seed: int,
         target_bins: int = 1,
+        origin_stride: int = 1,
     ):
         self.method = method
         self.target_bins = target_bins
         self.retrain_every = retrain_every
         self.training_origins = training_origins
+        self.origin_stride = origin_stride
         self.seed = seed
-        self._model: BoostedModel | None = None
-        self._since_fit = 0
+        self._model: BoostedModel | SelfExcitingModel | None = None
+        self._fitted_bin = 0  # view.n_bins at the last fit
+
+    def _fit(self, view: PastView) -> BoostedModel | SelfExcitingModel:
+        if self.method == "gbm":
+            return fit_boosted(
+                view,
+                training_origins=self.training_origins,
+                origin_stride=self.origin_stride,
+                target_bins=self.target_bins,
+                seed=self.seed,
+            )
+        return fit_self_exciting(view, training_origins=self.training_origins)
 
     def scores(self, view: PastView) -> np.ndarray:
         if self.method == "naive":
             return naive_scores(view)
+        if self.method == "decayed":
+            return decayed_scores(view)
         if self.method == "prospective":
             return prospective_scores(view)
-        if self.method == "gbm":
-            if self._model is None or self._since_fit >= self.retrain_every:
-                self._model = fit_boosted(
-                    view,
-                    training_origins=self.training_origins,
-                    target_bins=self.target_bins,
-                    seed=self.seed,
-                )
-                self._since_fit = 0
-            self._since_fit += 1
+        if self.method in ("gbm", "sepp"):
+            stale = view.n_bins - self._fitted_bin >= self.retrain_every
+            if self._model is None or stale:
+                self._model = self._fit(view)
+                self._fitted_bin = view.n_bins
             return self._model.scores(view)
         raise ValueError(f"unknown method {self.method!r}")
 
@@ -118,16 +132,22 @@ def backtest(
     end: int,
     horizon: str = "week",
     cell_size: float = 250.0,
-    methods: tuple[str, ...] = ("naive", "prospective", "gbm"),
+    methods: tuple[str, ...] = ("naive", "decayed", "prospective", "sepp", "gbm"),
     shares: tuple[float, ...] = DEFAULT_SHARES,
     retrain_every: int = 4,
     training_origins: int = 26,
+    origin_stride: int = 1,
     target_bins: int = 1,
+    every: int = 1,
     seed: int = 0,
     keep_rankings: bool = False,
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
-    """Rolling-origin backtest of `methods` (the naive baseline is always added)."""
+    """Rolling-origin backtest of `methods` (the naive baseline is always added).
+
+    `every` > 1 scores only every n-th origin (a quick check); learned models are still refit
+    every `retrain_every` bins of time.
+    """
     if horizon not in HORIZON_DAYS:
         raise ValueError(f"horizon must be one of {sorted(HORIZON_DAYS)}")
     methods = tuple(dict.fromkeys(("naive", *methods)))
@@ -139,8 +159,9 @@ def backtest(
     if not before.any():
         raise ValueError("no incidents before the backtest start to learn from")
     grid = Grid.covering(points.x[before], points.y[before], cell_size)
-    year_bins = int(np.ceil(365 * DAY / bin_seconds))
-    bins_before = year_bins * 2 + training_origins + 1
+    bins_before = history_bins(
+        bin_seconds, training_origins=training_origins, origin_stride=origin_stride
+    )
     history = build_history(
         points,
         grid=grid,
@@ -161,11 +182,12 @@ def backtest(
             training_origins=training_origins,
             seed=seed,
             target_bins=target_bins,
+            origin_stride=origin_stride,
         )
         for m in methods
     }
     results: list[OriginScore] = []
-    for k in range(n_origins):
+    for k in range(0, n_origins, max(1, every)):
         o = bins_before + k
         view = history.past(o)
         actual = history.counts[o].astype(float)
@@ -277,11 +299,10 @@ def history_for_forecast(
     if not before.any():
         raise ValueError("no incidents before the forecast origin")
     grid = Grid.covering(points.x[before], points.y[before], cell_size)
-    year_bins = int(np.ceil(365 * DAY / bin_seconds))
     return build_history(
         points.subset(before),
         grid=grid,
         first_origin=origin,
         bin_seconds=bin_seconds,
-        bins_before=year_bins * 2 + training_origins + 1,
+        bins_before=history_bins(bin_seconds, training_origins=training_origins),
     )

@@ -20,7 +20,7 @@ from hotspots_service.analysis.points import PointSet
 
 DAY = 86_400
 HORIZON_DAYS = {"day": 1, "week": 7, "month": 30}
-METHODS = ("naive", "prospective", "gbm")
+METHODS = ("naive", "decayed", "prospective", "sepp", "gbm")
 
 
 @dataclass
@@ -147,6 +147,11 @@ def naive_scores(view: PastView) -> np.ndarray:
     return view.window(view.bins_for_days(365))
 
 
+def decayed_scores(view: PastView) -> np.ndarray:
+    """Count of the last 3 years, each incident's weight halved every year it has aged."""
+    return decayed_counts(view, half_life_days=365.0, span_days=3 * 365.0)
+
+
 def _distance_kernel(radius_cells: int, decay_per_cell: float) -> np.ndarray:
     offsets = np.arange(-radius_cells, radius_cells + 1)
     dx, dy = np.meshgrid(offsets, offsets)
@@ -186,26 +191,186 @@ def prospective_scores(
     return smoothed.ravel()
 
 
-FEATURE_WINDOWS_DAYS = (7, 28, 91, 365)
+@dataclass
+class SelfExcitingModel:
+    """Self-exciting point process on the grid (Mohler et al. 2011, as in PredPol/open_cp).
+
+    Rate of cell c in the next bin = background * (cell's mean count per bin over the
+    `background_days` before) + trigger * sum over past bins b of
+    decay * exp(-decay * age_b) * (counts of bin b smoothed by a Gaussian of `sigma_cells`).
+    Background and trigger weights, the time decay and the spatial bandwidth are fitted by
+    Poisson maximum likelihood on the bins before the fitting origin.
+    """
+
+    background: float
+    trigger: float
+    decay_per_bin: float
+    sigma_cells: float
+    background_days: float
+    trigger_bins: int
+    trained_until: int
+
+    def scores(self, view: PastView) -> np.ndarray:
+        if view.origin < self.trained_until:
+            raise ValueError("the model was trained on data after this origin")
+        base, excite = _sepp_terms(
+            view,
+            end=view.n_bins,
+            decay_per_bin=self.decay_per_bin,
+            sigma_cells=self.sigma_cells,
+            background_days=self.background_days,
+            trigger_bins=self.trigger_bins,
+        )
+        rate: NDArray[np.float64] = self.background * base + self.trigger * excite
+        return rate
+
+
+def _sepp_terms(
+    view: PastView,
+    *,
+    end: int,
+    decay_per_bin: float,
+    sigma_cells: float,
+    background_days: float,
+    trigger_bins: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    from scipy import ndimage
+
+    background_bins = min(end, view.bins_for_days(background_days))
+    base = view.window(background_bins, end=end) / max(1, background_bins)
+    start = max(0, end - trigger_bins)
+    per_bin = np.diff(view.cum[start : end + 1], axis=0).astype(float)
+    age = end - np.arange(start, end) - 0.5
+    recent = (decay_per_bin * np.exp(-decay_per_bin * age)) @ per_bin
+    grid = view.grid
+    excite: NDArray[np.float64] = ndimage.gaussian_filter(
+        recent.reshape(grid.ny, grid.nx), sigma_cells, mode="constant", cval=0.0, truncate=3.0
+    ).ravel()
+    return base, excite
+
+
+def fit_self_exciting(
+    view: PastView,
+    *,
+    training_origins: int = 26,
+    background_days: float = 365.0,
+    trigger_days: float = 91.0,
+    decays_per_day: tuple[float, ...] = (1 / 7, 1 / 28, 1 / 91),
+    sigmas_m: tuple[float, ...] = (1.0, 250.0, 500.0),
+) -> SelfExcitingModel:
+    """Poisson maximum likelihood over the last `training_origins` bins before the origin."""
+    from scipy.optimize import minimize
+
+    study = view.study
+    trigger_bins = view.bins_for_days(trigger_days)
+    last = view.n_bins - 1
+    first = max(view.bins_for_days(background_days) // 2, last - training_origins + 1)
+    targets = range(first, last + 1)
+    if not targets:
+        raise ValueError("not enough history before the origin to train the model")
+    labels = np.concatenate([view.bin_counts(b)[study] for b in targets])
+    best: tuple[float, SelfExcitingModel] | None = None
+    for per_day in decays_per_day:
+        decay = per_day * view.bin_seconds / DAY
+        for sigma_m in sigmas_m:
+            sigma = sigma_m / view.grid.cell_size
+            terms = [
+                _sepp_terms(
+                    view,
+                    end=b,
+                    decay_per_bin=decay,
+                    sigma_cells=sigma,
+                    background_days=background_days,
+                    trigger_bins=trigger_bins,
+                )
+                for b in targets
+            ]
+            base = np.concatenate([t[0][study] for t in terms])
+            excite = np.concatenate([t[1][study] for t in terms])
+
+            def negative_log_likelihood(
+                w: np.ndarray, base: np.ndarray = base, excite: np.ndarray = excite
+            ) -> tuple[float, np.ndarray]:
+                rate = w[0] * base + w[1] * excite + 1e-9
+                ratio = labels / rate
+                value = float(rate.sum() - labels @ np.log(rate))
+                gradient = np.array([(base - ratio * base).sum(), (excite - ratio * excite).sum()])
+                return value, gradient
+
+            fitted = minimize(
+                negative_log_likelihood,
+                x0=np.array([0.9, 0.1]),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(0.0, None), (0.0, None)],
+            )
+            model = SelfExcitingModel(
+                background=float(fitted.x[0]),
+                trigger=float(fitted.x[1]),
+                decay_per_bin=decay,
+                sigma_cells=sigma,
+                background_days=background_days,
+                trigger_bins=trigger_bins,
+                trained_until=view.origin,
+            )
+            if best is None or fitted.fun < best[0]:
+                best = (float(fitted.fun), model)
+    assert best is not None
+    return best[1]
+
+
+# 1, 4, 13, 26, 52, 104 and 156 weeks: from near-repeat to the long-term level of the cell
+FEATURE_WINDOWS_DAYS = (7, 28, 91, 182, 365, 730, 1095)
+CATEGORY_WINDOWS_DAYS = (91, 365, 1095)
+DECAY_HALF_LIVES_DAYS = (91, 365)
+LONGEST_FEATURE_DAYS = max(FEATURE_WINDOWS_DAYS)
+
+
+def decayed_counts(
+    view: PastView,
+    *,
+    half_life_days: float,
+    span_days: float = LONGEST_FEATURE_DAYS,
+    end: int | None = None,
+) -> NDArray[np.float64]:
+    """Counts per cell over `span_days` before bin `end`, each halved every `half_life_days`."""
+    end = view.n_bins if end is None else end
+    start = max(0, end - view.bins_for_days(span_days))
+    per_bin = np.diff(view.cum[start : end + 1], axis=0).astype(float)
+    age_days = (end - np.arange(start, end) - 0.5) * view.bin_seconds / DAY
+    weights = 0.5 ** (age_days / half_life_days)
+    decayed: NDArray[np.float64] = weights @ per_bin
+    return decayed
 
 
 def _features(view: PastView, target_start: int) -> np.ndarray:
-    """Feature matrix (cells, f) for a forecast of bin `target_start` from bins before it."""
+    """Feature matrix (cells, f) for a forecast of bin `target_start` from bins before it.
+
+    Counts of the cell and of its 1- and 2-cell rings over each window, per category, the
+    cell's recent-to-long-term trend, the same season a year earlier and the target's season.
+    """
     grid = view.grid
-    windows = sorted({view.bins_for_days(d) for d in FEATURE_WINDOWS_DAYS})
     columns = []
-    for bins in windows:
+    per_bin: dict[int, NDArray[np.float64]] = {}
+    for days in FEATURE_WINDOWS_DAYS:
+        bins = view.bins_for_days(days)
         own = view.window(bins, end=target_start)
         ring1 = window_sum(own.reshape(grid.ny, grid.nx), 1).ravel() - own
         ring2 = window_sum(own.reshape(grid.ny, grid.nx), 2).ravel() - own - ring1
         columns += [own, ring1, ring2]
-    year = view.bins_for_days(365)
-    cat_year = view.category_window(year, end=target_start)
-    cat_quarter = view.category_window(view.bins_for_days(91), end=target_start)
-    columns += list(cat_year) + list(cat_quarter)
+        # history available for this window (short near the start of the data)
+        per_bin[days] = own / max(1, min(bins, target_start))
+    for days in CATEGORY_WINDOWS_DAYS:
+        columns += list(view.category_window(view.bins_for_days(days), end=target_start))
+    for half_life_days in DECAY_HALF_LIVES_DAYS:
+        columns.append(decayed_counts(view, half_life_days=half_life_days, end=target_start))
+    long_rate = per_bin[LONGEST_FEATURE_DAYS]
+    for days in (91, 365):
+        columns.append((per_bin[days] + 0.05) / (long_rate + 0.05))
     # same season last year: the bins one year before the target
-    last_year_end = max(0, target_start - year + 1)
-    columns.append(view.window(max(1, view.bins_for_days(28)), end=last_year_end))
+    year = view.bins_for_days(365)
+    last_year_end = max(0, target_start - year + view.bins_for_days(14))
+    columns.append(view.window(view.bins_for_days(28), end=last_year_end))
     # the target's season
     target_time = view.origin - (view.n_bins - target_start) * view.bin_seconds
     day_of_year = (target_time / DAY) % 365.25
@@ -213,6 +378,12 @@ def _features(view: PastView, target_start: int) -> np.ndarray:
     n = grid.n_cells
     columns += [np.full(n, np.sin(angle)), np.full(n, np.cos(angle))]
     return np.column_stack(columns)
+
+
+def history_bins(bin_seconds: int, *, training_origins: int, origin_stride: int = 1) -> int:
+    """Bins of history a learned forecast needs: its training origins plus the longest window."""
+    longest = math.ceil(LONGEST_FEATURE_DAYS * DAY / bin_seconds)
+    return longest + training_origins * origin_stride + 1
 
 
 @dataclass
@@ -234,12 +405,13 @@ def fit_boosted(
     view: PastView,
     *,
     training_origins: int = 26,
+    origin_stride: int = 1,
     target_bins: int = 1,
     zero_keep: float = 0.25,
     seed: int = 0,
     max_iter: int = 120,
 ) -> BoostedModel:
-    """Fit on the `training_origins` bins before the view's origin (targets all in the past).
+    """Fit on `training_origins` origins `origin_stride` bins apart before the view's origin.
 
     The target is the count in the `target_bins` bins after each training origin, per bin, so
     a smoother label still ends before the view's origin. Cells with no incident in the target
@@ -249,8 +421,8 @@ def fit_boosted(
     rng = np.random.default_rng(seed)
     xs, ys, ws = [], [], []
     last = view.n_bins - target_bins
-    first = max(view.bins_for_days(365) // 2, last - training_origins + 1)
-    for target in range(first, last + 1):
+    first = max(view.bins_for_days(365) // 2, last - (training_origins - 1) * origin_stride)
+    for target in range(last, first - 1, -max(1, origin_stride)):
         label = view.window(target_bins, end=target + target_bins)[study] / target_bins
         keep = (label > 0) | (rng.random(study.size) < zero_keep)
         xs.append(_features(view, target)[study][keep])
