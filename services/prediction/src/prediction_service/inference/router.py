@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 import numpy as np
+import orjson
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -21,9 +21,9 @@ from prediction_service.inference.schemas import (
     ClassifyRequest,
     ClassifyResponse,
     ForecastResponse,
-    IncidentInput,
 )
 from prediction_service.ml.classification import explain
+from prediction_service.ml.fast import IncidentColumns
 from prediction_service.ml.forecasting import INTERVAL_LEVEL
 from prediction_service.ml.threads import limit_native_threads
 from prediction_service.registry.service import LoadedModel, ModelCache
@@ -37,18 +37,15 @@ from servicekit.security import Principal
 router = APIRouter(prefix="/api/v1/prediction", tags=["predictions"])
 
 
-def incidents_frame(incidents: list[IncidentInput]) -> pd.DataFrame:
+def incidents_frame(incidents: IncidentColumns) -> pd.DataFrame:
+    """The pipeline's input frame (for pipelines the fast path does not understand)."""
     return pd.DataFrame(
         {
-            "occurred_at": pd.to_datetime([as_utc(i.occurred_at) for i in incidents], utc=True),
-            "premises_type": [i.premises_type for i in incidents],
-            "area": [i.area for i in incidents],
-            "lat": np.array(
-                [np.nan if i.lat is None else i.lat for i in incidents], dtype=np.float64
-            ),
-            "lon": np.array(
-                [np.nan if i.lon is None else i.lon for i in incidents], dtype=np.float64
-            ),
+            "occurred_at": pd.to_datetime([as_utc(t) for t in incidents.occurred_at], utc=True),
+            "premises_type": list(incidents.premises_type),
+            "area": list(incidents.area),
+            "lat": incidents.lat,
+            "lon": incidents.lon,
         }
     )
 
@@ -88,7 +85,8 @@ def _cache(request: Request) -> ModelCache:
 
 
 def _json(body: object) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+    # orjson writes a 10,000-row answer in a fraction of json.dumps' time (floats above all).
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 @router.post("/classify", response_model=ClassifyResponse)
@@ -98,10 +96,11 @@ def classify(
     """Category probabilities of one incident from the served classifier, with the reasons."""
     loaded = _cache(request).served(session, "classifier")
     top = max(body.top_features, 1)
+    incidents = IncidentColumns.from_rows([body.incident])
     if loaded.fast is not None:
-        proba, reasons = loaded.fast.explain([body.incident], top=top)
+        proba, reasons = loaded.fast.explain(incidents, top=top)
     else:
-        proba, reasons = explain(loaded.model, incidents_frame([body.incident]), top=top)
+        proba, reasons = explain(loaded.model, incidents_frame(incidents), top=top)
     classes = [str(c) for c in loaded.model.classes_]
     log_prediction(session, principal=principal, loaded=loaded, endpoint="classify", n_rows=1)
     return _json(
@@ -124,29 +123,28 @@ def classify_batch(
     loaded = _cache(request).served(session, "classifier")
     classes = np.asarray([str(c) for c in loaded.model.classes_], dtype=object)
     fast = loaded.fast
+    incidents = IncidentColumns.from_rows(body.incidents)
     if fast is not None:
         if body.explain:
-            proba, reasons = fast.explain(body.incidents, top=body.top_features)
+            proba, reasons = fast.explain(incidents, top=body.top_features)
         else:
-            proba, reasons = fast.predict_proba(body.incidents), None
+            proba, reasons = fast.predict_proba(incidents), None
     else:
-        frame = incidents_frame(body.incidents)
+        frame = incidents_frame(incidents)
         if body.explain:
             proba, reasons = explain(loaded.model, frame, top=body.top_features)
         else:
             proba, reasons = loaded.model.predict_proba(frame), None
-    predicted = classes[proba.argmax(axis=1)]
+    predicted = classes[proba.argmax(axis=1)].tolist()
     rounded = np.round(proba, 6).tolist()
     names = classes.tolist()
-    predictions = []
-    for i, row in enumerate(rounded):
-        item: dict[str, object] = {
-            "predicted_category": predicted[i],
-            "probabilities": dict(zip(names, row, strict=True)),
-        }
-        if reasons is not None:
-            item["top_features"] = reasons[i]
-        predictions.append(item)
+    predictions: list[dict[str, object]] = [
+        {"predicted_category": category, "probabilities": dict(zip(names, row, strict=True))}
+        for category, row in zip(predicted, rounded, strict=True)
+    ]
+    if reasons is not None:
+        for item, reason in zip(predictions, reasons, strict=True):
+            item["top_features"] = reason
     log_prediction(
         session,
         principal=principal,
