@@ -150,3 +150,22 @@ def test_fast_path_windows_are_in_real_seconds() -> None:
     np.testing.assert_allclose(
         fast.predict_proba(_columns(query)), model.predict_proba(_frame(query))
     )
+
+
+@pytest.mark.parametrize("balanced", [False, True])
+def test_booster_batches_give_the_pipelines_exact_probabilities(balanced: bool) -> None:
+    # Big batches are scored binned and in a sorted row order; each row must still get exactly
+    # the pipeline's numbers, in the caller's order.
+    data = synthetic_incidents(400, seed=41)
+    x, y = data.drop(columns=["category"]), data["category"].to_numpy()
+    model = build_pipeline("gradient_boosting", balanced=balanced, tune_decision=balanced).fit(x, y)
+    fast = FastClassifier.compile(model)
+    assert fast is not None
+    assert fast.sort_columns is not None
+    rows = _requests(synthetic_incidents(600, seed=42)) + _requests(x.iloc[:50])
+    expected = model.predict_proba(_frame(rows))
+    np.testing.assert_array_equal(fast.predict_proba(_columns(rows)), expected)
+    shuffled = np.random.default_rng(0).permutation(len(rows))
+    np.testing.assert_array_equal(
+        fast.predict_proba(_columns([rows[i] for i in shuffled])), expected[shuffled]
+    )
