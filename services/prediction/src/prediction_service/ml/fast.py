@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble._hist_gradient_boosting._predictor import _predict_from_binned_data
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -477,7 +478,21 @@ class FastClassifier:
             if len(rows):
                 # Binned rows: the same leaves as the raw-value path (every split threshold is
                 # a bin edge), with the trees reading one byte per feature instead of eight.
-                self.model._predict_iterations(rows, self.model._predictors, raw, True, 1)
+                # Trees are added in the booster's own order (_predict_iterations), calling its
+                # Cython traversal directly: per-tree Python overhead dominates a single row.
+                out = np.empty(len(rows), dtype=raw.dtype)
+                missing = np.uint8(self.missing_bin)
+                for predictors in self.model._predictors:
+                    for k, predictor in enumerate(predictors):
+                        _predict_from_binned_data(
+                            predictor.nodes,
+                            rows,
+                            predictor.binned_left_cat_bitsets,
+                            missing,
+                            1,
+                            out,
+                        )
+                        raw[:, k] += out
             if order is not None:
                 unsorted = np.empty_like(raw)
                 unsorted[order] = raw
