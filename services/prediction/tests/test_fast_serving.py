@@ -11,7 +11,7 @@ import pytest
 from prediction_factories import synthetic_incidents
 
 from prediction_service.ml.classification import ALGORITHMS, build_pipeline, explain
-from prediction_service.ml.fast import FastClassifier
+from prediction_service.ml.fast import FastClassifier, IncidentColumns
 
 
 @dataclass
@@ -21,6 +21,16 @@ class Incident:
     area: str | None
     lat: float | None
     lon: float | None
+
+
+def _columns(rows: list[Incident]) -> IncidentColumns:
+    """As the router hands a request's rows over: unknown values null, or left out (odd rows)."""
+    return IncidentColumns.from_rows(
+        [
+            {k: v for k, v in vars(r).items() if v is not None or k == "occurred_at" or i % 2 == 0}
+            for i, r in enumerate(rows)
+        ]
+    )
 
 
 def _requests(frame: pd.DataFrame) -> list[Incident]:
@@ -80,8 +90,10 @@ def test_fast_path_matches_the_pipeline(algorithm: str, balanced: bool) -> None:
     assert fast is not None
     rows = _requests(x.iloc[:40]) + _requests(synthetic_incidents(20, seed=32))
     frame = _frame(rows)
-    np.testing.assert_allclose(fast.predict_proba(rows), model.predict_proba(frame), atol=1e-9)
-    proba, reasons = fast.explain(rows, top=4)
+    np.testing.assert_allclose(
+        fast.predict_proba(_columns(rows)), model.predict_proba(frame), atol=1e-9
+    )
+    proba, reasons = fast.explain(_columns(rows), top=4)
     expected_proba, expected_reasons = explain(model, frame, top=4)
     np.testing.assert_allclose(proba, expected_proba, atol=1e-9)
     for got, want in zip(reasons, expected_reasons, strict=True):
@@ -127,7 +139,7 @@ def test_fast_path_windows_are_in_real_seconds() -> None:
         Incident(at, "House", "North", 43.7, -79.4),
         Incident(at - timedelta(minutes=5), "House", "North", 43.7, -79.4),
     ]
-    _, numeric = fast._raw_features(query)
+    _, numeric = fast._raw_features(_columns(query))
     column = {name: numeric[:, j] for j, name in enumerate(fast.numeric)}
     # 365-day cell mix: the theft (10 days) and robbery (5 minutes), not the burglary (400 days).
     assert column["cell_total"][0] == np.log1p(2)
@@ -135,4 +147,25 @@ def test_fast_path_windows_are_in_real_seconds() -> None:
     # Strictly before, to the second: the robbery does not see itself.
     assert column["place_total"][1] == np.log1p(2)
     assert column["place_count_robbery"][1] == 0
-    np.testing.assert_allclose(fast.predict_proba(query), model.predict_proba(_frame(query)))
+    np.testing.assert_allclose(
+        fast.predict_proba(_columns(query)), model.predict_proba(_frame(query))
+    )
+
+
+@pytest.mark.parametrize("balanced", [False, True])
+def test_booster_batches_give_the_pipelines_exact_probabilities(balanced: bool) -> None:
+    # Big batches are scored binned and in a sorted row order; each row must still get exactly
+    # the pipeline's numbers, in the caller's order.
+    data = synthetic_incidents(400, seed=41)
+    x, y = data.drop(columns=["category"]), data["category"].to_numpy()
+    model = build_pipeline("gradient_boosting", balanced=balanced, tune_decision=balanced).fit(x, y)
+    fast = FastClassifier.compile(model)
+    assert fast is not None
+    assert fast.sort_columns is not None
+    rows = _requests(synthetic_incidents(600, seed=42)) + _requests(x.iloc[:50])
+    expected = model.predict_proba(_frame(rows))
+    np.testing.assert_array_equal(fast.predict_proba(_columns(rows)), expected)
+    shuffled = np.random.default_rng(0).permutation(len(rows))
+    np.testing.assert_array_equal(
+        fast.predict_proba(_columns([rows[i] for i in shuffled])), expected[shuffled]
+    )
