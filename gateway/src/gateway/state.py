@@ -72,6 +72,8 @@ class GatewayState:
     upstream_session: aiohttp.ClientSession  # forwarding: far less overhead per request
     edge_auth: EdgeAuth
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    # Per-upstream aiohttp timeouts, made once rather than on every request.
+    timeouts: dict[str, aiohttp.ClientTimeout] = field(default_factory=dict)
     in_flight: int = 0
     # Last readiness of each upstream, from the background poller: name -> (ok, detail).
     upstream_health: dict[str, tuple[bool, str]] = field(default_factory=dict)
