@@ -22,7 +22,7 @@ from starlette.middleware import Middleware
 from gateway.breaker import OPEN, CircuitBreaker
 from gateway.config import Settings
 from gateway.openapi import OpenAPIAggregator
-from gateway.proxy import ForwardMiddleware
+from gateway.proxy import SKIP_AUTO_HEADERS, ForwardMiddleware
 from gateway.proxy import router as proxy_router
 from gateway.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from gateway.security_headers import SecurityHeadersMiddleware
@@ -106,6 +106,8 @@ def create_app(
                 limit=settings.max_connections, keepalive_timeout=30, enable_cleanup_closed=True
             ),
             auto_decompress=False,  # bytes pass through as the upstream encoded them
+            # The caller's own are forwarded as they came; set once, not per request.
+            skip_auto_headers=SKIP_AUTO_HEADERS,
             cookie_jar=aiohttp.DummyCookieJar(),  # never keep one caller's cookies for another
             trust_env=False,
         )

@@ -61,9 +61,9 @@ _SKIP_REQUEST_HEADERS = HOP_BY_HOP | {"x-request-id", "x-forwarded-for"}
 _SKIP_ANSWER_HEADERS = frozenset(
     name.encode() for name in HOP_BY_HOP | {"x-request-id", "date", "server"}
 )
-# aiohttp adds these unless told not to; the caller's own are forwarded as they came.
 # Answers up to this size (with a Content-Length) are read whole and sent in one piece.
 BUFFER_LIMIT = 256 * 1024
+# aiohttp adds these unless told not to; the caller's own are forwarded as they came.
 SKIP_AUTO_HEADERS = frozenset({"Accept", "Accept-Encoding", "User-Agent", "Content-Type"})
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -289,7 +289,6 @@ async def forward(service: str, path: str, request: Request) -> Response:
                     data=content,
                     timeout=timeout,
                     allow_redirects=False,
-                    skip_auto_headers=SKIP_AUTO_HEADERS,
                 )
             except _BodyTooLarge:
                 breaker.release_probe()
@@ -337,8 +336,7 @@ async def forward(service: str, path: str, request: Request) -> Response:
         gw.in_flight -= 1
         raise
     assert upstream is not None
-    gw.metrics.upstream_requests.labels(service, method, str(upstream.status)).inc()
-    gw.metrics.upstream_latency.labels(service).observe(time.perf_counter() - started)
+    gw.metrics.forwarded(service, method, upstream.status, time.perf_counter() - started)
     return await _stream_back(upstream, gw, service, read_timeout)
 
 
