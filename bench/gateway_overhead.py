@@ -132,6 +132,11 @@ http {{
 """
 
 
+def levels(base: int) -> tuple[int, ...]:
+    """One connection (added latency with nothing queued), the base concurrency, and 10x."""
+    return tuple(dict.fromkeys((1, base, base * 10)))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -214,7 +219,7 @@ def main() -> int:
         runs: list[Run] = []
         load_before = os.getloadavg()[0]
         for route, path in ROUTES.items():
-            for connections in (args.connections, args.connections * 10):
+            for connections in levels(args.connections):
                 for target, base in bases.items():
                     url = base + path
                     wrk(url, connections=connections, duration=2, target=target)  # warm up
@@ -266,7 +271,10 @@ def report(runs: list[Run], args: argparse.Namespace, *, load: tuple[float, floa
         "two routes: one small incident (~200 B) and a page of 50 incidents (~20 KB). The gateway "
         "is one uvicorn worker with everything on (edge checks, rate limiter, circuit breaker, "
         "security headers, access log, metrics); nginx is one worker with upstream keep-alive. "
-        "CPU per request is read from /proc for the gateway and upstream processes.",
+        "CPU per request is read from /proc for the gateway and upstream processes. Placement: "
+        "wrk, the upstream, the gateway and nginx all run unpinned on the same "
+        f"{os.cpu_count()} CPUs, so every row pays for wrk's own CPU too; each target is "
+        "measured in turn, never two at once.",
         "",
         "| route | target | conns | req/s | p50 ms | p90 ms | p99 ms | max ms | errors "
         "| gateway CPU ms/req | upstream CPU ms/req |",
@@ -280,7 +288,7 @@ def report(runs: list[Run], args: argparse.Namespace, *, load: tuple[float, floa
         )
     lines += ["", "## Against the targets (added p50 <= 2 ms, throughput >= 50% of direct)", ""]
     for route in ROUTES:
-        for c in (base, high):
+        for c in levels(base):
             direct = by[(route, "direct", c)]
             gateway = by[(route, "gateway", c)]
             proxy = by[(route, "nginx", c)]

@@ -27,6 +27,7 @@ from gateway.proxy import router as proxy_router
 from gateway.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.state import GatewayMetrics, GatewayState
+from gateway.tokens import VerifiedTokens
 from servicekit.app import create_service_app
 from servicekit.errors import NotFound, Unauthorized
 from servicekit.http import make_http_client
@@ -187,6 +188,8 @@ def create_app(
         readiness_checks=checks,
     )
 
+    verified_tokens = VerifiedTokens(max_age=settings.jwks_cache_seconds)
+
     async def edge_auth(request: Request) -> Principal | None:
         # Reject a bad token here, before it costs an upstream anything; services still
         # authorize every request themselves.
@@ -196,7 +199,11 @@ def create_app(
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
-        principal: Principal = await app.state.verifier.verify(token.strip())
+        token = token.strip()
+        principal = verified_tokens.get(token)
+        if principal is None:
+            principal = await app.state.verifier.verify(token)
+            verified_tokens.put(token, principal)
         request.scope.setdefault("state", {})["subject"] = principal.subject
         return principal
 
