@@ -29,6 +29,7 @@ from servicekit.testing import free_port
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results" / "gateway_overhead.md"
+EARLIER = "## Earlier runs"
 ROUTES = {
     "one incident": "/api/v1/records/bench/incident",
     "page of 50": "/api/v1/records/bench/incidents",
@@ -309,7 +310,10 @@ def report(runs: list[Run], args: argparse.Namespace, *, load: tuple[float, floa
             f"{g_high.max_ms:.0f} ms (a stall would show as a max near wrk's 10 s timeout)."
         )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    # Hand-kept notes on earlier runs, for comparison, survive a re-run.
+    earlier = RESULTS.read_text().partition(EARLIER)[2] if RESULTS.exists() else ""
+    text = "\n".join(lines) + "\n"
+    RESULTS.write_text(text + (f"\n{EARLIER}{earlier}" if earlier else ""))
     header = next(i for i, line in enumerate(lines) if line.startswith("## Against"))
     print("\n".join(lines[header:]))
     print(f"written to {RESULTS.relative_to(BENCH.parent)}")
