@@ -1,5 +1,5 @@
-"""Graceful shutdown of a real gateway process: readiness fails first, in-flight requests
-finish, then the process exits."""
+"""A real gateway process: one Date and Server per answer; on shutdown readiness fails first,
+in-flight requests finish, then the process exits."""
 
 from __future__ import annotations
 
@@ -50,6 +50,11 @@ def test_sigterm_drains_in_flight_requests(upstream: ServiceProcess, tmp_path) -
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        # The server writes its own Date and Server; the upstream's are not repeated after them.
+        answer = httpx.get(base + "/api/v1/records/echo", timeout=5)
+        assert answer.status_code == 200
+        assert len(answer.headers.get_list("date")) == 1
+        assert len(answer.headers.get_list("server")) == 1
         result: dict[str, object] = {}
 
         def slow_call() -> None:

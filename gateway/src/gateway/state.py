@@ -57,6 +57,21 @@ class GatewayMetrics:
         self.in_flight = Gauge(
             "gateway_in_flight_requests", "Requests being forwarded now", registry=registry
         )
+        # labels() takes a lock and validates on every call; the children it returns are
+        # the same objects each time, so each forwarded request reuses them.
+        self._forwarded: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def forwarded(self, service: str, method: str, status: int, seconds: float) -> None:
+        """Count one forwarded request and the time until its upstream's headers arrived."""
+        children = self._forwarded.get((service, method, status))
+        if children is None:
+            children = (
+                self.upstream_requests.labels(service, method, str(status)),
+                self.upstream_latency.labels(service),
+            )
+            self._forwarded[(service, method, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 EdgeAuth = Callable[[Request], Awaitable[Principal | None]]
@@ -72,6 +87,8 @@ class GatewayState:
     upstream_session: aiohttp.ClientSession  # forwarding: far less overhead per request
     edge_auth: EdgeAuth
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    # Per-upstream aiohttp timeouts, made once rather than on every request.
+    timeouts: dict[str, aiohttp.ClientTimeout] = field(default_factory=dict)
     in_flight: int = 0
     # Last readiness of each upstream, from the background poller: name -> (ok, detail).
     upstream_health: dict[str, tuple[bool, str]] = field(default_factory=dict)
