@@ -382,7 +382,9 @@ class CountForecaster:
         fallback = np.nanmax(quantiles) if np.isfinite(quantiles).any() else 1.28
         self.interval_quantiles_ = np.where(np.isfinite(quantiles), quantiles, fallback)
         self.series_ = series
-        self.periods_ns_ = periods.asi8.copy()
+        # Nanoseconds whatever unit pandas chose (pandas 3 often uses microseconds): the
+        # forecast rebuilds its dates from these integers as nanoseconds.
+        self.periods_ns_ = periods.as_unit("ns").asi8.copy()
         self.matrix_ = matrix
         self.horizon_ = horizon
         return self
