@@ -204,6 +204,9 @@ def create_app(
         if principal is None:
             principal = await app.state.verifier.verify(token)
             verified_tokens.put(token, principal)
+        else:
+            # A remembered token is still refused once auth has ended its session.
+            principal = await app.state.verifier.check_session(principal)
         request.scope.setdefault("state", {})["subject"] = principal.subject
         return principal
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import poisson
 
 from prediction_service.ml.forecasting import (
     RateBoostingRegressor,
@@ -11,6 +12,7 @@ from prediction_service.ml.forecasting import (
     fraction_of_year,
     ma_feature_column,
     make_regressor,
+    point_forecast,
     training_rows,
 )
 
@@ -51,3 +53,24 @@ def test_blend_weights_are_a_scaled_convex_mix_fitted_from_training_rows_only() 
     probe = features_at(matrix, 100, years, "W")
     np.testing.assert_allclose(again.predict(probe), model.predict(probe))
     assert np.all(model.predict(probe) >= 0)
+
+
+def test_point_forecast_is_the_poisson_median() -> None:
+    rng = np.random.default_rng(3)
+    means = np.concatenate([rng.gamma(1.0, 4.0, 20_000), rng.uniform(0.0, 300.0, 2_000), [0.0]])
+    np.testing.assert_array_equal(point_forecast(means), poisson.median(np.maximum(means, 1e-9)))
+    assert point_forecast(np.array([])).shape == (0,)
+
+
+def test_features_of_a_week_read_only_earlier_weeks() -> None:
+    matrix = _matrix(4, periods=140)
+    years = _years(matrix.shape[1])
+    t = 120
+    row = features_at(matrix, t, years, "W")
+    changed = matrix.copy()
+    changed[:, t:] = np.random.default_rng(5).poisson(20.0, changed[:, t:].shape)
+    np.testing.assert_array_equal(features_at(changed, t, years, "W"), row)
+    # A city-wide drop in the week before changes the features (the spring-2020 kind of shock).
+    shocked = matrix.copy()
+    shocked[:, t - 1] = 0.0
+    assert not np.allclose(features_at(shocked, t, years, "W"), row)

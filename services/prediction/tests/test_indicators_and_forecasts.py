@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from fastapi.testclient import TestClient
 from prediction_factories import store_incidents, synthetic_incidents, wait_for_job
 
@@ -75,7 +76,8 @@ def test_bad_indicator_uploads_change_nothing(
 def test_weekly_forecast_job_promote_and_serve_with_intervals(
     client: TestClient, database_url: str, analyst: dict[str, str], officer: dict[str, str]
 ) -> None:
-    store_incidents(database_url, synthetic_incidents(1500, seed=11, days=7 * 60))
+    incidents = synthetic_incidents(1500, seed=11, days=7 * 60)
+    store_incidents(database_url, incidents)
     start = client.post(
         f"{API}/jobs",
         json={
@@ -113,6 +115,10 @@ def test_weekly_forecast_job_promote_and_serve_with_intervals(
     for point in points:
         assert 0 <= point["lower"] <= point["forecast"] <= point["upper"]
     assert points[0]["period_start"] < points[1]["period_start"]
+    # The first forecast week is the one after the latest incident's week.
+    latest = pd.Timestamp(incidents["occurred_at"].max())
+    first = pd.Timestamp(points[0]["period_start"])
+    assert latest < first <= latest + pd.Timedelta(days=7)
     by_category = client.get(
         f"{API}/forecasts",
         params={"freq": "week", "dimension": "category", "horizon": 2},
