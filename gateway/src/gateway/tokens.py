@@ -4,7 +4,8 @@ Checking an EdDSA signature costs more CPU than everything else the gateway does
 and a client sends the same token with every request for up to 15 minutes. An entry never
 outlives its token's `exp`, nor the verifier's key cache (so a retired key stops being honoured
 here no later than in the verifier itself). Keys are SHA-256 digests: bearer tokens themselves
-are not kept in a long-lived map. Services still verify every token themselves.
+are not kept in a long-lived map. The edge check still asks the verifier whether auth has ended
+the token's session on every hit. Services still verify every token themselves.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import gc
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,19 @@ log = get_logger(__name__)
 HEALTH_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+@contextmanager
+def _startup_heap_frozen() -> Iterator[None]:
+    """Move everything alive after startup (the app, routes, schemas, libraries: it lives as long
+    as the process) out of the cyclic collector's sight. Full collections then no longer walk it;
+    under load they had stalled every in-flight request for 100-150 ms every few seconds."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()  # several apps in one process (tests): let this one be collected
 
 
 def create_service_app(
@@ -58,9 +72,11 @@ def create_service_app(
         try:
             if lifespan is not None:
                 async with lifespan(app):
-                    yield
+                    with _startup_heap_frozen():
+                        yield
             else:
-                yield
+                with _startup_heap_frozen():
+                    yield
         finally:
             await app.state.verifier.aclose()
             if use_database:
