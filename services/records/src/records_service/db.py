@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
+import os
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -44,9 +46,40 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# The last (48-bit millisecond << 12 | 12-bit counter) handed out: ids made by this process
+# increase even when many are made within one millisecond or the clock steps back.
+_last_stamp = 0
+_stamp_lock = threading.Lock()
+
+
+def new_ids(count: int) -> list[str]:
+    """`count` new time-ordered identifiers (UUIDv7 strings, RFC 9562), increasing in order.
+
+    Time-ordered ids are appended at the right edge of the primary-key index instead of landing
+    on random pages, which keeps bulk inserts (imports) cheap. The 62 low bits stay random, so
+    an id cannot be guessed from its neighbours.
+    """
+    global _last_stamp
+    if count <= 0:
+        return []
+    with _stamp_lock:
+        # 12-bit counter under the millisecond (RFC 9562 section 6.2, method 1); more than 4096
+        # ids in one millisecond borrow from the following milliseconds, keeping the order.
+        first = max(time.time_ns() // 1_000_000 << 12, _last_stamp + 1)
+        _last_stamp = first + count - 1
+    randoms = os.urandom(8 * count)
+    ids = []
+    for index in range(count):
+        stamp = first + index
+        tail = int.from_bytes(randoms[8 * index : 8 * index + 8]) >> 2 | 0x8000000000000000
+        text = f"{stamp >> 12:012x}7{stamp & 0xFFF:03x}{tail:016x}"
+        ids.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
+    return ids
+
+
 def new_id() -> str:
-    """A new random identifier (UUID4 string) for a row."""
-    return str(uuid.uuid4())
+    """A new time-ordered identifier (UUIDv7 string) for a row."""
+    return new_ids(1)[0]
 
 
 class Base(DeclarativeBase):

@@ -15,7 +15,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,8 +22,8 @@ from sqlalchemy import Connection, Table, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from records_service.db import new_id, utcnow
-from records_service.imports.cleaning import CleanIncident, RowRejected, clean, row_hash
+from records_service.db import new_id, new_ids, utcnow
+from records_service.imports.cleaning import Cleaner, CleanIncident, RowRejected, row_hash
 from records_service.imports.models import (
     ImportFingerprint,
     ImportJob,
@@ -263,9 +262,8 @@ def _run(
         batch: list[PendingRow] = []
         row_number = 0
         # Looked up once, not per row.
-        extract = profile.extract
-        cleaning = partial(
-            clean,
+        extract = profile.row_reader(header)
+        cleaning = Cleaner(
             source_system=profile.source_system,
             categories=profile.categories,
             statuses=profile.statuses,
@@ -275,27 +273,27 @@ def _run(
         )
         for values in rows:
             row_number += 1
-            pending = PendingRow(row_number=row_number, raw=values)
+            incident = rejection = None
             try:
                 if len(values) != width:
                     raise RowRejected(f"expected {width} columns, found {len(values)}")
-                extracted = extract(dict(zip(header, values, strict=False)))
+                extracted = extract(values)
                 if extracted.source_id is None:
                     # Rows without a source ID: content hash + how often it was seen before.
                     content = row_hash(values)
                     seen = occurrences.get(content, 0)
                     occurrences[content] = seen + 1
                     extracted.source_id = f"h:{content}" if seen == 0 else f"h:{content}#{seen}"
-                pending.incident = cleaning(extracted)
+                incident = cleaning(extracted)
             except RowRejected as exc:
-                pending.rejection = exc
+                rejection = exc
             except FieldParseError as exc:
-                pending.rejection = RowRejected(str(exc), field=exc.field)
+                rejection = RowRejected(str(exc), field=exc.field)
             except ValueError as exc:
-                pending.rejection = RowRejected(f"unreadable value: {exc}")
+                rejection = RowRejected(f"unreadable value: {exc}")
             if row_number <= resume_after:
                 continue
-            batch.append(pending)
+            batch.append(PendingRow(row_number, values, incident, rejection))
             if len(batch) >= batch_size:
                 _commit_batch(database, job_id=job_id, batch=batch, bytes_done=counter.count)
                 batch = []
@@ -509,42 +507,41 @@ def insert_incidents(
         ):
             crime_ids[index] = crime_id
     sqlite = session.get_bind().dialect.name == "sqlite"
-    when = _sqlite_time if sqlite else _same
-    now = when(utcnow())
     # Records from another system were reviewed there; they arrive approved.
     approved = ReviewStatus.APPROVED.value
-    sealed = 0 if sqlite else False
-    ids = [new_id() for _ in incidents]
-    rows = [
-        (
-            ids[index],
-            crime_ids[index],
-            incident.category,
-            incident.source_code,
-            incident.source_system,
-            incident.source_id,
-            when(incident.occurred_from),
-            when(incident.occurred_to),
-            when(incident.reported_at),
-            incident.address,
-            incident.lat,
-            incident.lon,
-            incident.area,
-            incident.premises_type,
-            incident.narrative,
-            incident.station_id,
-            None,
-            approved,
-            incident.status,
-            sealed,
-            1,
-            created_by,
-            now,
-            now,
-            first_seq + index,
-        )
-        for index, incident in enumerate(incidents)
-    ]
+    ids = new_ids(len(incidents))
+    rows: list[tuple[Any, ...]]
+    if sqlite:
+        # What UTCDateTime stores on SQLite (naive UTC text), by a cached lookup per value:
+        # imports repeat the same times a lot.
+        times = _SQLITE_TIMES
+        now: Any = _sqlite_time(utcnow())
+        rows = [
+            (
+                ids[index], crime_ids[index], incident.category, incident.source_code,
+                incident.source_system, incident.source_id,
+                times.get(incident.occurred_from) or _sqlite_time(incident.occurred_from),
+                None if incident.occurred_to is None else _sqlite_time(incident.occurred_to),
+                times.get(incident.reported_at) or _sqlite_time(incident.reported_at),
+                incident.address, incident.lat, incident.lon, incident.area,
+                incident.premises_type, incident.narrative, incident.station_id, None, approved,
+                incident.status, 0, 1, created_by, now, now, first_seq + index,
+            )
+            for index, incident in enumerate(incidents)
+        ]  # fmt: skip
+    else:
+        now = utcnow()
+        rows = [
+            (
+                ids[index], crime_ids[index], incident.category, incident.source_code,
+                incident.source_system, incident.source_id, incident.occurred_from,
+                incident.occurred_to, incident.reported_at, incident.address, incident.lat,
+                incident.lon, incident.area, incident.premises_type, incident.narrative,
+                incident.station_id, None, approved, incident.status, False, 1, created_by, now,
+                now, first_seq + index,
+            )
+            for index, incident in enumerate(incidents)
+        ]  # fmt: skip
     bulk_insert(session, Incident.__table__, INCIDENT_COLUMNS, rows)
     prints = [
         (incident.fingerprint, ids[index])
@@ -558,14 +555,8 @@ def insert_incidents(
 _SQLITE_TIMES: dict[datetime, str] = {}
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
-def _sqlite_time(value: datetime | None) -> str | None:
+def _sqlite_time(value: datetime) -> str:
     """What UTCDateTime stores on SQLite (naive UTC text), cached: imports repeat times a lot."""
-    if value is None:
-        return None
     text = _SQLITE_TIMES.get(value)
     if text is None:
         text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
