@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from records_service.db import new_id, new_ids, utcnow
+from records_service.imports import DEFAULT_BATCH_SIZE
 from records_service.imports.cleaning import Cleaner, CleanIncident, RowRejected, row_hash
 from records_service.imports.models import (
     ImportFingerprint,
@@ -50,7 +51,6 @@ from servicekit.logging import get_logger
 
 log = get_logger(__name__)
 
-DEFAULT_BATCH_SIZE = 25_000
 # Files from this size up are read and cleaned in a second process while this one writes.
 READER_PROCESS_MIN_BYTES = 1 << 20
 # Bound parameters per IN (...) query: well under SQLite's and PostgreSQL's limits.
@@ -343,7 +343,11 @@ def use_reader_process(path: Path) -> bool:
         size = path.stat().st_size
     except OSError:
         return False
-    return size >= READER_PROCESS_MIN_BYTES and len(os.sched_getaffinity(0)) > 1
+    return (
+        size >= READER_PROCESS_MIN_BYTES
+        and bool(sys.executable)
+        and len(os.sched_getaffinity(0)) > 1
+    )
 
 
 def read_batches(
@@ -773,7 +777,8 @@ def _sqlite_time(value: datetime) -> str:
     """What UTCDateTime stores on SQLite (naive UTC text), cached: imports repeat times a lot."""
     text = _SQLITE_TIMES.get(value)
     if text is None:
-        text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # = strftime("%Y-%m-%d %H:%M:%S.%f"), several times faster.
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
         if len(_SQLITE_TIMES) < 500_000:
             _SQLITE_TIMES[value] = text
     return text
