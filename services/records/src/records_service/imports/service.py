@@ -343,11 +343,14 @@ def use_reader_process(path: Path) -> bool:
         size = path.stat().st_size
     except OSError:
         return False
-    return (
-        size >= READER_PROCESS_MIN_BYTES
-        and bool(sys.executable)
-        and len(os.sched_getaffinity(0)) > 1
-    )
+    return size >= READER_PROCESS_MIN_BYTES and bool(sys.executable) and _usable_cpus() > 1
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS has no affinity call
+        return os.cpu_count() or 1
 
 
 def read_batches(
