@@ -284,7 +284,7 @@ def _run(
     batches = (
         _batches_from_process(
             path=path,
-            profile_name=profile.name,
+            profile=profile,
             mapping_text=mapping_text,
             resume_after=resume_after,
             batch_size=batch_size,
@@ -391,6 +391,8 @@ def read_batches(
                     seen = occurrences.get(content, 0)
                     occurrences[content] = seen + 1
                     extracted.source_id = f"h:{content}" if seen == 0 else f"h:{content}#{seen}"
+                if row_number <= resume_after:
+                    continue  # stored already: only its content hash had to be counted
                 incident = cleaning(extracted)
             except RowRejected as exc:
                 rejection = exc
@@ -483,13 +485,17 @@ def reader_main() -> None:
 def _batches_from_process(
     *,
     path: Path,
-    profile_name: str,
+    profile: ImportProfile,
     mapping_text: str | None,
     resume_after: int,
     batch_size: int,
     now: datetime,
 ) -> Generator[tuple[list[PendingRow], int, bool], None, None]:
-    """`read_batches` run in a child process, one batch ahead of the caller's writes."""
+    """`read_batches` run in a child process, one batch ahead of the caller's writes.
+
+    While the child starts (an interpreter and its imports, about a second), this process reads
+    the first batch itself; the child skips those rows (still counting their content hashes).
+    """
     # A fresh interpreter on a module of ours: nothing of this (threaded) server is inherited,
     # and unlike multiprocessing's spawn, the caller's __main__ is not imported again.
     reader = subprocess.Popen(
@@ -502,14 +508,24 @@ def _batches_from_process(
     try:
         parameters = {
             "path": str(path),
-            "profile_name": profile_name,
+            "profile_name": profile.name,
             "mapping_text": mapping_text,
-            "resume_after": resume_after,
+            "resume_after": resume_after + batch_size,
             "batch_size": batch_size,
             "now": now,
         }
         pickle.dump(parameters, reader.stdin)
         reader.stdin.close()
+        with closing(
+            read_batches(
+                path, profile=profile, resume_after=resume_after, batch_size=batch_size, now=now
+            )
+        ) as here:
+            first = next(here)
+        yield first
+        if first[2]:
+            return
+        del first
         while True:
             try:
                 # Our own child's output: trusted like this process's own memory.
