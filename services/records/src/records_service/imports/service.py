@@ -674,14 +674,19 @@ def store_batch(session: Session, *, batch: Sequence[PendingRow], created_by: st
     outcome.rejected = len(batch) - len(candidates)
     if not candidates:
         return outcome
-    existing_ids: set[tuple[str, str]] = set()
-    by_system: dict[str, list[str]] = {}
-    for incident in candidates:
-        by_system.setdefault(incident.source_system, []).append(incident.source_id)
     connection = session.connection()
     marker = "?" if connection.dialect.name == "sqlite" else "%s"
-    # Plain driver SQL: SQLAlchemy's expanding IN costs more than the lookup itself here.
-    for system, ids in by_system.items():
+    # Source IDs already stored, per source system (a batch nearly always has one system).
+    systems = {incident.source_system for incident in candidates}
+    existing_ids: dict[str, set[str]] = {}
+    for system in systems:
+        ids = (
+            [incident.source_id for incident in candidates]
+            if len(systems) == 1
+            else [incident.source_id for incident in candidates if incident.source_system == system]
+        )
+        stored: set[str] = set()
+        # Plain driver SQL: SQLAlchemy's expanding IN costs more than the lookup itself here.
         for chunk in _chunks(ids):
             found = _fetch_column(
                 connection,
@@ -689,7 +694,8 @@ def store_batch(session: Session, *, batch: Sequence[PendingRow], created_by: st
                 f"AND source_id IN ({', '.join([marker] * len(chunk))})",
                 (system, *chunk),
             )
-            existing_ids.update((system, value) for value in found if value)
+            stored.update(value for value in found if value)
+        existing_ids[system] = stored
     prints = [incident.fingerprint for incident in candidates if incident.fingerprint]
     existing_prints: set[str] = set()
     for chunk in _chunks(prints):
@@ -701,18 +707,24 @@ def store_batch(session: Session, *, batch: Sequence[PendingRow], created_by: st
         )
         existing_prints.update(found)
     fresh: list[CleanIncident] = []
+    merged_source_id = merged_time_place = 0
     for incident in candidates:
-        key = (incident.source_system, incident.source_id)
-        if key in existing_ids:
-            outcome.merged_source_id += 1
+        # Earlier rows of this batch count as stored too.
+        seen = existing_ids[incident.source_system]
+        source_id = incident.source_id
+        if source_id in seen:
+            merged_source_id += 1
             continue
-        if incident.fingerprint is not None and incident.fingerprint in existing_prints:
-            outcome.merged_time_place += 1
-            continue
-        existing_ids.add(key)
-        if incident.fingerprint is not None:
-            existing_prints.add(incident.fingerprint)
+        fingerprint = incident.fingerprint
+        if fingerprint is not None:
+            if fingerprint in existing_prints:
+                merged_time_place += 1
+                continue
+            existing_prints.add(fingerprint)
+        seen.add(source_id)
         fresh.append(incident)
+    outcome.merged_source_id = merged_source_id
+    outcome.merged_time_place = merged_time_place
     outcome.imported = len(fresh)
     if fresh:
         insert_incidents(session, incidents=fresh, created_by=created_by)
