@@ -50,6 +50,8 @@ def utcnow() -> datetime:
 # increase even when many are made within one millisecond or the clock steps back.
 _last_stamp = 0
 _stamp_lock = threading.Lock()
+# The first hex digit of the last 64 bits: variant bits 10, then two random bits.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def new_ids(count: int) -> list[str]:
@@ -67,13 +69,16 @@ def new_ids(count: int) -> list[str]:
         # ids in one millisecond borrow from the following milliseconds, keeping the order.
         first = max(time.time_ns() // 1_000_000 << 12, _last_stamp + 1)
         _last_stamp = first + count - 1
-    randoms = os.urandom(8 * count)
+    randoms = os.urandom(8 * count).hex()
     ids = []
     for index in range(count):
         stamp = first + index
-        tail = int.from_bytes(randoms[8 * index : 8 * index + 8]) >> 2 | 0x8000000000000000
-        text = f"{stamp >> 12:012x}7{stamp & 0xFFF:03x}{tail:016x}"
-        ids.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
+        tail = randoms[16 * index : 16 * index + 16]
+        # 48-bit ms, version 7 + 12-bit counter, variant 10 + 62 random bits.
+        ids.append(
+            f"{stamp >> 28:08x}-{(stamp >> 12) & 0xFFFF:04x}-7{stamp & 0xFFF:03x}-"
+            f"{_VARIANT[tail[0]]}{tail[1:4]}-{tail[4:]}"
+        )
     return ids
 
 
