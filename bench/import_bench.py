@@ -26,7 +26,7 @@ from pathlib import Path
 from records_service.db import MIGRATIONS_PATH
 from records_service.demo.service import demo_dataset
 from records_service.imports import DEFAULT_BATCH_SIZE
-from records_service.imports.service import import_file
+from records_service.imports.service import import_file, use_reader_process
 from servicekit.db import Database
 from servicekit.migrations import upgrade_to_head
 
@@ -94,6 +94,7 @@ def main() -> None:
         database = Database(url, pool_size=2)
         mode = False if args.in_process else None
         load_before = os.getloadavg()
+        reader_used = not args.in_process and use_reader_process(source)
         first, wall1, cpu1, reader1 = run(database, source, args.batch_size, mode)
         second, wall2, cpu2, reader2 = run(database, source, args.batch_size, mode)
         count = sqlite3.connect(f"{tmp}/records.db").execute(
@@ -104,7 +105,12 @@ def main() -> None:
         "# Import throughput (SQLite)",
         "",
         f"- file: `{source.name}` ({first.rows_read} rows), batch size {args.batch_size}, "
-        + ("in one process" if args.in_process else "reader process when the file is >= 1 MiB"),
+        + (
+            "in one process (forced)"
+            if args.in_process
+            else "automatic choice: "
+            + ("reader process" if reader_used else "in one process (machine busy)")
+        ),
         f"- machine: {platform.machine()}, {os.cpu_count()} CPUs (shared), load average "
         f"before {load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f}, "
         f"after {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}",

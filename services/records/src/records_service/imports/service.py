@@ -177,7 +177,7 @@ def import_file(
 ) -> ImportJob:
     """Create a job for `path` and run it to the end (the CLI's entry point).
 
-    `reader_process`: read and clean in a second process (None: for files of 1 MiB and more).
+    `reader_process`: read and clean in a second process (None: `use_reader_process` decides).
     """
     profile = get_profile(profile_name, mapping_text=mapping_text)
     with database.session() as session:
@@ -338,12 +338,24 @@ def collector_paused() -> Iterator[None]:
 
 
 def use_reader_process(path: Path) -> bool:
-    """Read big files in a second process (while this one writes) when there is a spare CPU."""
+    """Read big files in a second process (while this one writes) when there is a spare CPU.
+
+    The reader costs CPU of its own (start-up, passing the batches: about a quarter more in
+    all), which pays only when a CPU would otherwise idle: on a busy machine (load average
+    above the CPUs less one) the file is read in this process.
+    """
     try:
         size = path.stat().st_size
     except OSError:
         return False
-    return size >= READER_PROCESS_MIN_BYTES and bool(sys.executable) and _usable_cpus() > 1
+    if size < READER_PROCESS_MIN_BYTES or not sys.executable:
+        return False
+    cpus = _usable_cpus()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return cpus > 1 and load <= cpus - 1
 
 
 def _usable_cpus() -> int:
