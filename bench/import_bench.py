@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument(
         "--in-process", action="store_true", help="no reader process (the small-file path)"
     )
+    parser.add_argument("--reader-process", action="store_true", help="always a reader process")
     parser.add_argument("--out", type=Path, default=Path("bench/results/import.md"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,9 +93,9 @@ def main() -> None:
         url = f"sqlite:///{tmp}/records.db"
         upgrade_to_head(MIGRATIONS_PATH, url)
         database = Database(url, pool_size=2)
-        mode = False if args.in_process else None
+        mode = False if args.in_process else True if args.reader_process else None
         load_before = os.getloadavg()
-        reader_used = not args.in_process and use_reader_process(source)
+        reader_used = mode if mode is not None else use_reader_process(source)
         first, wall1, cpu1, reader1 = run(database, source, args.batch_size, mode)
         second, wall2, cpu2, reader2 = run(database, source, args.batch_size, mode)
         count = sqlite3.connect(f"{tmp}/records.db").execute(
@@ -106,10 +107,8 @@ def main() -> None:
         "",
         f"- file: `{source.name}` ({first.rows_read} rows), batch size {args.batch_size}, "
         + (
-            "in one process (forced)"
-            if args.in_process
-            else "automatic choice: "
-            + ("reader process" if reader_used else "in one process (machine busy)")
+            ("reader process" if reader_used else "in one process")
+            + (" (forced)" if mode is not None else " (automatic choice)")
         ),
         f"- machine: {platform.machine()}, {os.cpu_count()} CPUs (shared), load average "
         f"before {load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f}, "
