@@ -31,7 +31,7 @@ from servicekit.db import Database
 from servicekit.migrations import upgrade_to_head
 
 TARGET = 20_000
-EARLIER = "## Earlier runs"
+EARLIER = "## Notes and earlier runs"
 
 
 def synthetic_file(path: Path, rows: int) -> Path:
