@@ -194,6 +194,7 @@ def register(
     app: typer.Typer, post_start_hooks: list[Callable[[dict[str, str], str], None]]
 ) -> None:
     """Add the records subcommands and the demo hook to the `stationhouse` CLI."""
+    from records_service.imports import DEFAULT_BATCH_SIZE
 
     @app.command("import")
     def import_command(
@@ -205,7 +206,9 @@ def register(
         mapping: Path | None = typer.Option(
             None, exists=True, dir_okay=False, help="generic profile: YAML/JSON column mapping"
         ),
-        batch_size: int = typer.Option(5000, min=1, max=100_000, help="rows per transaction"),
+        batch_size: int = typer.Option(
+            DEFAULT_BATCH_SIZE, min=1, max=100_000, help="rows per transaction"
+        ),
         report: Path | None = typer.Option(None, help="write the rejected rows here as CSV"),
     ) -> None:
         """Import incidents from a file (re-importing the same file changes nothing)."""

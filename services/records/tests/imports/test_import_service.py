@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -84,7 +85,15 @@ def count_incidents(database: Database) -> int:
         return session.execute(select(func.count()).select_from(Incident)).scalar_one()
 
 
-def test_reimport_changes_nothing_and_counts_add_up(database: Database, tmp_path: Path) -> None:
+# Every behaviour holds whether the file is read in this process or in a reader process (what
+# files of 1 MiB and more get).
+READERS = pytest.mark.parametrize("reader_process", [False, True], ids=["in_process", "reader"])
+
+
+@READERS
+def test_reimport_changes_nothing_and_counts_add_up(
+    database: Database, tmp_path: Path, reader_process: bool
+) -> None:
     rows = good_rows(300)
     rows.append(rows[10])  # an exact duplicate row
     rows.append(
@@ -99,7 +108,13 @@ def test_reimport_changes_nothing_and_counts_add_up(database: Database, tmp_path
     )  # same time, place, category
     path = write_csv(tmp_path / "mci.csv.gz", TORONTO_HEADER, rows, gz=True)
 
-    first = import_file(database, path=path, profile_name="toronto_mci", batch_size=64)
+    first = import_file(
+        database,
+        path=path,
+        profile_name="toronto_mci",
+        batch_size=64,
+        reader_process=reader_process,
+    )
     assert first.status == ImportStatus.COMPLETED
     assert first.rows_read == 302
     assert first.imported == 300
@@ -107,17 +122,26 @@ def test_reimport_changes_nothing_and_counts_add_up(database: Database, tmp_path
     assert first.rows_read == first.imported + first.merged + first.rejected
     assert count_incidents(database) == 300
 
-    second = import_file(database, path=path, profile_name="toronto_mci", batch_size=64)
+    second = import_file(
+        database,
+        path=path,
+        profile_name="toronto_mci",
+        batch_size=64,
+        reader_process=reader_process,
+    )
     assert second.imported == 0
     assert second.merged == 302
     assert second.rows_read == second.imported + second.merged + second.rejected
     assert count_incidents(database) == 300
 
 
-def test_imported_incident_is_cleaned(database: Database, tmp_path: Path) -> None:
+@READERS
+def test_imported_incident_is_cleaned(
+    database: Database, tmp_path: Path, reader_process: bool
+) -> None:
     # Toronto: the day is local midnight written in UTC, the hour is local (EDT in July).
     path = write_csv(tmp_path / "one.csv", TORONTO_HEADER, [toronto_row(mci="Break and Enter")])
-    import_file(database, path=path, profile_name="toronto_mci")
+    import_file(database, path=path, profile_name="toronto_mci", reader_process=reader_process)
     with database.session(write=False) as session:
         incident = session.execute(select(Incident)).scalar_one()
     assert incident.category == "burglary"
@@ -131,8 +155,9 @@ def test_imported_incident_is_cleaned(database: Database, tmp_path: Path) -> Non
     assert (incident.lat, incident.lon) == (43.65, -79.38)
 
 
+@READERS
 def test_broken_rows_are_reported_and_good_rows_imported(
-    database: Database, tmp_path: Path
+    database: Database, tmp_path: Path, reader_process: bool
 ) -> None:
     rows = good_rows(5)
     broken = [
@@ -144,7 +169,13 @@ def test_broken_rows_are_reported_and_good_rows_imported(
         toronto_row(hour="31"),  # hour out of range
     ]
     path = write_csv(tmp_path / "broken.csv", TORONTO_HEADER, rows[:2] + broken + rows[2:])
-    job = import_file(database, path=path, profile_name="toronto_mci", batch_size=4)
+    job = import_file(
+        database,
+        path=path,
+        profile_name="toronto_mci",
+        batch_size=4,
+        reader_process=reader_process,
+    )
     assert job.status == ImportStatus.COMPLETED
     assert (job.rows_read, job.imported, job.merged, job.rejected) == (11, 5, 0, 6)
     assert count_incidents(database) == 5
@@ -167,13 +198,18 @@ def test_broken_rows_are_reported_and_good_rows_imported(
     assert reasons[7] == "missing category"
     assert "hour out of range" in reasons[8]
     assert json.loads(rejections[0].raw)[0] == "2019/13/45 05:00:00+00"
+    assert json.loads(rejections[3].raw)[5] == "Jaywalking"
+    assert (rejections[1].field, rejections[4].field) == ("lat", "category")
 
 
+@READERS
 def test_missing_required_column_fails_the_job_without_rows(
-    database: Database, tmp_path: Path
+    database: Database, tmp_path: Path, reader_process: bool
 ) -> None:
     path = write_csv(tmp_path / "wrong.csv", ["a", "b"], [["1", "2"]])
-    job = import_file(database, path=path, profile_name="toronto_mci")
+    job = import_file(
+        database, path=path, profile_name="toronto_mci", reader_process=reader_process
+    )
     assert job.status == ImportStatus.FAILED
     assert "needs the column" in (job.error or "")
     assert count_incidents(database) == 0
@@ -185,8 +221,9 @@ def test_unknown_profile_is_refused(database: Database, tmp_path: Path) -> None:
         import_file(database, path=path, profile_name="nope")
 
 
+@READERS
 def test_crash_mid_file_keeps_whole_batches_and_resume_finishes(
-    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader_process: bool
 ) -> None:
     rows = good_rows(50)
     path = write_csv(tmp_path / "crash.csv", TORONTO_HEADER, rows)
@@ -204,7 +241,13 @@ def test_crash_mid_file_keeps_whole_batches_and_resume_finishes(
 
     monkeypatch.setattr(service, "store_batch", failing_store)
     with pytest.raises(RuntimeError):
-        import_file(database, path=path, profile_name="toronto_mci", batch_size=10)
+        import_file(
+            database,
+            path=path,
+            profile_name="toronto_mci",
+            batch_size=10,
+            reader_process=reader_process,
+        )
     # Two whole batches survived, nothing of the third.
     assert count_incidents(database) == 20
     with database.session(write=False) as session:
@@ -216,10 +259,67 @@ def test_crash_mid_file_keeps_whole_batches_and_resume_finishes(
         job_id = job.id
 
     monkeypatch.setattr(service, "store_batch", original)
-    resumed = run_job(database, job_id=job_id, batch_size=10)
+    resumed = run_job(database, job_id=job_id, batch_size=10, reader_process=reader_process)
     assert resumed.status == ImportStatus.COMPLETED
     assert (resumed.rows_read, resumed.imported, resumed.merged) == (50, 50, 0)
     assert count_incidents(database) == 50
+
+
+@READERS
+def test_file_unreadable_mid_way_fails_the_job_after_whole_batches(
+    database: Database, tmp_path: Path, reader_process: bool
+) -> None:
+    # A field over the CSV reader's 10 MiB limit (gzipped, the file stays small).
+    oversized = toronto_row(premises="x" * (10 * 1024 * 1024 + 1))
+    path = write_csv(tmp_path / "cut.csv.gz", TORONTO_HEADER, [*good_rows(15), oversized], gz=True)
+    job = import_file(
+        database,
+        path=path,
+        profile_name="toronto_mci",
+        batch_size=10,
+        reader_process=reader_process,
+    )
+    assert job.status == ImportStatus.FAILED
+    assert "stops being a readable CSV near row 15" in (job.error or "")
+    assert (job.rows_read, job.imported, job.batches_committed) == (10, 10, 1)
+    assert count_incidents(database) == 10
+
+
+def test_generic_mapping_is_applied_in_the_reader_process(
+    database: Database, tmp_path: Path
+) -> None:
+    mapping = (
+        "source_system: county-rms\n"
+        "timezone: America/New_York\n"
+        "datetime_formats: ['%m/%d/%Y %H:%M']\n"
+        "columns: {source_id: CaseNo, occurred_from: Date, category: Offence, lat: Y, lon: X}\n"
+        "categories: {'SIMPLE ASSAULT': assault}\n"
+    )
+    rows = [
+        ["A-1", "07/01/2019 13:30", "SIMPLE ASSAULT", "40.7", "-74.0"],
+        ["A-2", "07/01/2019 14:00", "LITTERING", "40.7", "-74.0"],
+    ]
+    path = write_csv(tmp_path / "county.csv", ["CaseNo", "Date", "Offence", "Y", "X"], rows)
+    job = import_file(
+        database, path=path, profile_name="generic", mapping_text=mapping, reader_process=True
+    )
+    assert (job.status, job.imported, job.rejected) == (ImportStatus.COMPLETED, 1, 1)
+    with database.session(write=False) as session:
+        incident = session.execute(select(Incident)).scalar_one()
+    assert (incident.source_system, incident.source_id) == ("county-rms", "A-1")
+    assert incident.occurred_from == datetime(2019, 7, 1, 17, 30, tzinfo=UTC)
+
+
+def test_imported_incident_ids_follow_the_order_they_were_stored(
+    database: Database, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "ordered.csv", TORONTO_HEADER, good_rows(40))
+    import_file(database, path=path, profile_name="toronto_mci", batch_size=7)
+    with database.session(write=False) as session:
+        ids = session.execute(select(Incident.id).order_by(Incident.change_seq)).scalars().all()
+    assert len(ids) == 40
+    assert ids == sorted(ids)
+    assert {uuid.UUID(value).version for value in ids} == {7}
 
 
 def test_cleaning_rules_are_stated_for_every_field() -> None:

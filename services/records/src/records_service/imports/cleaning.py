@@ -143,6 +143,14 @@ def text_or_none(value: str | None) -> str | None:
     return cleaned
 
 
+def _collapse(value: str) -> str | None:
+    """`text_or_none` without its cache, for values that rarely repeat (IDs, coordinates)."""
+    cleaned = " ".join(value.split())
+    if len(cleaned) <= 4 and cleaned.lower() in MISSING_MARKERS:
+        return None
+    return cleaned
+
+
 class LocalTimeParser:
     """Parse local date-time text in one time zone into UTC, caching repeated values."""
 
@@ -197,7 +205,7 @@ def parse_coordinate(value: str | None, *, field: str, limit: float) -> float | 
     known = cache.get(value)
     if known is not None:
         return known
-    text = text_or_none(value)
+    text = _collapse(value)
     if text is None:
         return None
     try:
@@ -288,71 +296,137 @@ def clean(
     use_fingerprint: bool,
 ) -> CleanIncident:
     """Apply the shared rules to one extracted row (RowRejected when it cannot be stored)."""
-    if raw.occurred_from is None:
-        raise RowRejected("missing occurrence time", field="occurred_from")
-    occurred_from = raw.occurred_from
-    if occurred_from < EARLIEST_OCCURRENCE:
-        raise RowRejected(
-            f"occurrence time before 1900: {occurred_from:%Y-%m-%d}", field="occurred_from"
-        )
-    if occurred_from > now + _ONE_DAY:
-        raise RowRejected(
-            f"occurrence time in the future: {occurred_from.isoformat()}", field="occurred_from"
-        )
-    occurred_to = raw.occurred_to
-    if occurred_to is not None and occurred_to < occurred_from:
-        raise RowRejected("occurrence end before its start", field="occurred_to")
-    reported_at = raw.reported_at or occurred_to or occurred_from
-    if reported_at < occurred_from:
-        raise RowRejected("reported before it occurred", field="reported_at")
-
-    source_code = text_or_none(raw.category)
-    if source_code is None:
-        raise RowRejected("missing category", field="category")
-    category = categories(source_code)
-    source_code = text_or_none(raw.source_code) or source_code
-
-    lat = parse_coordinate(raw.lat, field="lat", limit=90.0)
-    lon = parse_coordinate(raw.lon, field="lon", limit=180.0)
-    if (lat is None) != (lon is None):
-        raise RowRejected("only one of lat/lon given", field="lat" if lat is None else "lon")
-    if lat == 0.0 and lon == 0.0:
-        lat = lon = None
-
-    status_text = text_or_none(raw.status)
-    status = InvestigationStatus.REPORTED.value
-    if status_text is not None:
-        lowered = status_text.lower()
-        status = lowered if lowered in VALID_STATUSES else statuses.get(lowered, status)
-        if status not in VALID_STATUSES:
-            status = InvestigationStatus.REPORTED.value
-
-    source_id = text_or_none(raw.source_id)
-    if source_id is None:
-        raise RowRejected("missing source record ID", field="source_id")
-    return CleanIncident(
+    return Cleaner(
         source_system=source_system,
-        source_id=source_id[:128],
-        category=category,
-        source_code=source_code[:64],
-        occurred_from=occurred_from,
-        occurred_to=occurred_to,
-        reported_at=reported_at,
-        lat=lat,
-        lon=lon,
-        area=_clip(text_or_none(raw.area), 200),
-        premises_type=_clip(text_or_none(raw.premises_type), 100),
-        address=_clip(text_or_none(raw.address), 500),
-        station_id=_clip(text_or_none(raw.station_id), 64) or default_station,
-        status=status,
-        narrative=text_or_none(raw.narrative),
-        fingerprint=(
-            fingerprint(occurred_from=occurred_from, lat=lat, lon=lon, category=category)
-            if use_fingerprint
-            else None
-        ),
-    )
+        categories=categories,
+        statuses=statuses,
+        default_station=default_station,
+        now=now,
+        use_fingerprint=use_fingerprint,
+    )(raw)
 
 
-def _clip(value: str | None, length: int) -> str | None:
-    return value[:length] if value is not None else None
+_REPORTED: Final = InvestigationStatus.REPORTED.value
+
+
+class Cleaner:
+    """The shared rules bound to one import's settings, applied row by row (see `clean`).
+
+    Imports call this once per row, so the common case (values seen before in the file) is a
+    few dictionary lookups: the caches of `text_or_none`, `parse_coordinate` and the category
+    map are read inline here.
+    """
+
+    def __init__(
+        self,
+        *,
+        source_system: str,
+        categories: CategoryMap,
+        statuses: dict[str, str],
+        default_station: str,
+        now: datetime,
+        use_fingerprint: bool,
+    ) -> None:
+        self.source_system = source_system
+        self.categories = categories
+        self.statuses = statuses
+        self.default_station = default_station
+        self.latest = now + _ONE_DAY
+        self.use_fingerprint = use_fingerprint
+        self._lats = _COORDINATES.setdefault(90.0, {})
+        self._lons = _COORDINATES.setdefault(180.0, {})
+
+    def __call__(self, raw: RawIncident) -> CleanIncident:
+        """The clean incident of `raw` (RowRejected when it cannot be stored)."""
+        occurred_from = raw.occurred_from
+        if occurred_from is None:
+            raise RowRejected("missing occurrence time", field="occurred_from")
+        if occurred_from < EARLIEST_OCCURRENCE:
+            raise RowRejected(
+                f"occurrence time before 1900: {occurred_from:%Y-%m-%d}", field="occurred_from"
+            )
+        if occurred_from > self.latest:
+            raise RowRejected(
+                f"occurrence time in the future: {occurred_from.isoformat()}",
+                field="occurred_from",
+            )
+        occurred_to = raw.occurred_to
+        if occurred_to is not None and occurred_to < occurred_from:
+            raise RowRejected("occurrence end before its start", field="occurred_to")
+        reported_at = raw.reported_at or occurred_to or occurred_from
+        if reported_at < occurred_from:
+            raise RowRejected("reported before it occurred", field="reported_at")
+
+        # `texts.get(value) or text_or_none(value)`: the cached cleaned text, else the full rule
+        # (which also answers cached missing markers).
+        texts = _TEXTS
+        value = raw.category
+        source_code = None if value is None else texts.get(value) or text_or_none(value)
+        if source_code is None:
+            raise RowRejected("missing category", field="category")
+        category = self.categories._seen.get(source_code) or self.categories(source_code)
+        if raw.source_code is not None:
+            source_code = text_or_none(raw.source_code) or source_code
+
+        value = raw.lat
+        lat = None if value is None else self._lats.get(value)
+        if lat is None and value is not None:
+            lat = parse_coordinate(value, field="lat", limit=90.0)
+        value = raw.lon
+        lon = None if value is None else self._lons.get(value)
+        if lon is None and value is not None:
+            lon = parse_coordinate(value, field="lon", limit=180.0)
+        if (lat is None) != (lon is None):
+            raise RowRejected("only one of lat/lon given", field="lat" if lat is None else "lon")
+        if lat == 0.0 and lon == 0.0:
+            lat = lon = None
+
+        status = _REPORTED
+        if raw.status is not None:
+            status_text = text_or_none(raw.status)
+            if status_text is not None:
+                lowered = status_text.lower()
+                if lowered in VALID_STATUSES:
+                    status = lowered
+                else:
+                    status = self.statuses.get(lowered, status)
+                if status not in VALID_STATUSES:
+                    status = _REPORTED
+
+        source_id = None if raw.source_id is None else _collapse(raw.source_id)
+        if source_id is None:
+            raise RowRejected("missing source record ID", field="source_id")
+
+        value = raw.area
+        area = None if value is None else texts.get(value) or text_or_none(value)
+        value = raw.premises_type
+        premises_type = None if value is None else texts.get(value) or text_or_none(value)
+        address = None if raw.address is None else text_or_none(raw.address)
+        station_id = None if raw.station_id is None else text_or_none(raw.station_id)
+
+        print_ = None
+        if self.use_fingerprint and lat is not None and lon is not None:
+            minute = _MINUTES.get(occurred_from)
+            if minute is None:
+                minute = occurred_from.isoformat(timespec="minutes")[:16]
+                if len(_MINUTES) < 500_000:
+                    _MINUTES[occurred_from] = minute
+            print_ = f"{minute}|{lat:.5f}|{lon:.5f}|{category}"
+        return CleanIncident(
+            self.source_system,
+            source_id[:128],
+            category,
+            source_code[:64],
+            occurred_from,
+            occurred_to,
+            reported_at,
+            lat,
+            lon,
+            area[:200] if area is not None else None,
+            premises_type[:100] if premises_type is not None else None,
+            address[:500] if address is not None else None,
+            station_id[:64] if station_id else self.default_station,
+            status,
+            None if raw.narrative is None else text_or_none(raw.narrative),
+            print_,
+        )

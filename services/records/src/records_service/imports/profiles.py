@@ -10,9 +10,10 @@ to Present"), and `generic`, where a small YAML or JSON file names the columns (
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +30,8 @@ from records_service.imports.cleaning import (
 )
 
 Row = dict[str, str]
+# A row as the CSV reader gives it: values in the header's column order.
+Values = list[str]
 
 
 class ProfileError(ValueError):
@@ -50,6 +53,20 @@ class ImportProfile:
     # Same time + place + category counts as a duplicate only for hour-precise sources.
     use_fingerprint: bool = True
     delimiter: str = ","
+    # Optional fast path: given the header, a function reading a row's values by position
+    # (no per-row dict). It must extract exactly what `extract` does from the same row.
+    extract_values: Callable[[list[str]], Callable[[Values], RawIncident]] | None = None
+
+    def row_reader(self, header: list[str]) -> Callable[[Values], RawIncident]:
+        """What the import calls per row: `extract_values` for this header, else `extract`."""
+        if self.extract_values is not None:
+            return self.extract_values(header)
+        extract = self.extract
+
+        def by_name(values: Values) -> RawIncident:
+            return extract(dict(zip(header, values, strict=False)))
+
+        return by_name
 
     def check_header(self, header: list[str]) -> None:
         """ProfileError when a required column is absent."""
@@ -141,26 +158,43 @@ class _LocalDayHour:
 TORONTO = ZoneInfo("America/Toronto")
 
 
+def _positions(header: list[str]) -> dict[str, int]:
+    """Column name -> position; a repeated name means its last column (as a per-row dict does)."""
+    return {name: index for index, name in enumerate(header)}
+
+
+TORONTO_SAMPLE_COLUMNS = (
+    "occurrencedate", "occurrencehour", "MCI", "Lat", "Long", "Neighbourhood", "premises_type"
+)  # fmt: skip
+
+
 def toronto_mci_sample() -> ImportProfile:
     """The Toronto MCI sample: local day + hour, MCI category, neighbourhood, lat/long."""
     when = _LocalDayHour(TORONTO)
 
-    def extract(row: Row) -> RawIncident:
+    def raw_incident(fields: Sequence[str | None]) -> RawIncident:
+        """`fields` in the order of TORONTO_SAMPLE_COLUMNS (None: no such column)."""
+        day, hour, category, lat, lon, area, premises_type = fields
+        if day is not None and not day.strip():
+            day = None
         try:
-            occurred = when(_get(row, "occurrencedate"), row.get("occurrencehour"))
+            occurred = when(day, hour)
         except ValueError as exc:
             raise FieldParseError("occurred_from", f"occurred_from: {exc}") from None
         return RawIncident(
-            source_id=None,
-            occurred_from=occurred,
-            occurred_to=None,
-            reported_at=None,
-            category=row.get("MCI"),
-            lat=row.get("Lat"),
-            lon=row.get("Long"),
-            area=row.get("Neighbourhood"),
-            premises_type=row.get("premises_type"),
+            None, occurred, None, None, category, lat, lon, area=area, premises_type=premises_type
         )
+
+    def extract(row: Row) -> RawIncident:
+        return raw_incident([row.get(name) for name in TORONTO_SAMPLE_COLUMNS])
+
+    def extract_values(header: list[str]) -> Callable[[Values], RawIncident]:
+        position = _positions(header)
+        if any(name not in position for name in TORONTO_SAMPLE_COLUMNS):
+            # An optional column is absent: the per-name path handles it.
+            return lambda values: extract(dict(zip(header, values, strict=False)))
+        getter = itemgetter(*(position[name] for name in TORONTO_SAMPLE_COLUMNS))
+        return lambda values: raw_incident(getter(values))
 
     return ImportProfile(
         name="toronto_mci",
@@ -170,6 +204,7 @@ def toronto_mci_sample() -> ImportProfile:
         extract=extract,
         categories=CategoryMap(taxonomy.TORONTO_MCI),
         default_station="TPS",
+        extract_values=extract_values,
     )
 
 

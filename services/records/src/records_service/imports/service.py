@@ -8,14 +8,20 @@ leaves part of one; `resume` carries on after the last committed batch.
 from __future__ import annotations
 
 import csv
+import gc
 import gzip
 import io
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import pickle
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,8 +29,9 @@ from sqlalchemy import Connection, Table, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from records_service.db import new_id, utcnow
-from records_service.imports.cleaning import CleanIncident, RowRejected, clean, row_hash
+from records_service.db import new_id, new_ids, utcnow
+from records_service.imports import DEFAULT_BATCH_SIZE
+from records_service.imports.cleaning import Cleaner, CleanIncident, RowRejected, row_hash
 from records_service.imports.models import (
     ImportFingerprint,
     ImportJob,
@@ -44,7 +51,8 @@ from servicekit.logging import get_logger
 
 log = get_logger(__name__)
 
-DEFAULT_BATCH_SIZE = 25_000
+# Files from this size up are read and cleaned in a second process while this one writes.
+READER_PROCESS_MIN_BYTES = 1 << 20
 # Bound parameters per IN (...) query: well under SQLite's and PostgreSQL's limits.
 IN_CHUNK = 900
 RAW_ROW_LIMIT = 2000
@@ -165,8 +173,12 @@ def import_file(
     created_by: str = "cli",
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[ImportJob], None] | None = None,
+    reader_process: bool | None = None,
 ) -> ImportJob:
-    """Create a job for `path` and run it to the end (the CLI's entry point)."""
+    """Create a job for `path` and run it to the end (the CLI's entry point).
+
+    `reader_process`: read and clean in a second process (None: `use_reader_process` decides).
+    """
     profile = get_profile(profile_name, mapping_text=mapping_text)
     with database.session() as session:
         job = create_job(
@@ -179,7 +191,13 @@ def import_file(
             bytes_total=path.stat().st_size,
         )
         job_id = job.id
-    return run_job(database, job_id=job_id, batch_size=batch_size, progress=progress)
+    return run_job(
+        database,
+        job_id=job_id,
+        batch_size=batch_size,
+        progress=progress,
+        reader_process=reader_process,
+    )
 
 
 def run_job(
@@ -189,6 +207,7 @@ def run_job(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[ImportJob], None] | None = None,
     now: datetime | None = None,
+    reader_process: bool | None = None,
 ) -> ImportJob:
     """Run or resume job `job_id`; a failure marks the job failed and never leaves half a batch."""
     with database.session() as session:
@@ -198,7 +217,8 @@ def run_job(
         if job.status == ImportStatus.COMPLETED.value:
             return job
         resume_after = job.rows_read
-        profile = get_profile(job.profile, mapping_text=job.mapping_text)
+        mapping_text = job.mapping_text
+        profile = get_profile(job.profile, mapping_text=mapping_text)
         path = Path(job.file_path or "")
         job.status = ImportStatus.RUNNING.value
         job.started_at = job.started_at or utcnow()
@@ -209,10 +229,12 @@ def run_job(
             job_id=job_id,
             path=path,
             profile=profile,
+            mapping_text=mapping_text,
             resume_after=resume_after,
             batch_size=batch_size,
             progress=progress,
             now=now or utcnow(),
+            reader_process=reader_process,
         )
     except Exception as exc:
         message = str(exc) if isinstance(exc, ProfileError | OSError) else type(exc).__name__
@@ -250,22 +272,117 @@ def _run(
     job_id: str,
     path: Path,
     profile: ImportProfile,
+    mapping_text: str | None,
     resume_after: int,
     batch_size: int,
     progress: Callable[[ImportJob], None] | None,
     now: datetime,
+    reader_process: bool | None,
 ) -> None:
+    if reader_process is None:
+        reader_process = use_reader_process(path)
+    batches = (
+        _batches_from_process(
+            path=path,
+            profile=profile,
+            mapping_text=mapping_text,
+            resume_after=resume_after,
+            batch_size=batch_size,
+            now=now,
+        )
+        if reader_process
+        else read_batches(
+            path, profile=profile, resume_after=resume_after, batch_size=batch_size, now=now
+        )
+    )
+    with closing(batches):
+        final = False
+        while not final:
+            with collector_paused():
+                batch, bytes_done, final = next(batches)
+                _commit_batch(
+                    database, job_id=job_id, batch=batch, bytes_done=bytes_done, final=final
+                )
+                del batch
+            if progress is not None:
+                _report_progress(database, job_id, progress)
+
+
+_pauses = 0
+_paused_collector_was_enabled = False
+_pause_lock = threading.Lock()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while one batch is read and stored.
+
+    A batch makes ~100,000 objects that live until it is committed; the collector would walk
+    them again and again (about 1.5 s of 9 s CPU for the Toronto file) although reference
+    counting frees them all. It resumes between batches, so other threads' cyclic garbage
+    waits at most one batch (about a second).
+    """
+    global _pauses, _paused_collector_was_enabled
+    with _pause_lock:
+        if _pauses == 0:
+            _paused_collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _paused_collector_was_enabled:
+                gc.enable()
+
+
+def use_reader_process(path: Path) -> bool:
+    """Read big files in a second process (while this one writes) when there is a spare CPU.
+
+    The reader costs CPU of its own (start-up, passing the batches: about a quarter more in
+    all), which pays only when a CPU would otherwise idle: on a busy machine (load average
+    above the CPUs less one) the file is read in this process.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    if size < READER_PROCESS_MIN_BYTES or not sys.executable:
+        return False
+    cpus = _usable_cpus()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return cpus > 1 and load <= cpus - 1
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS has no affinity call
+        return os.cpu_count() or 1
+
+
+def read_batches(
+    path: Path, *, profile: ImportProfile, resume_after: int, batch_size: int, now: datetime
+) -> Generator[tuple[list[PendingRow], int, bool], None, None]:
+    """Read, extract and clean the file: (batch, bytes read so far, is it the last batch).
+
+    Rows up to `resume_after` are read (their content hashes count) but not yielded; the last
+    batch may be empty.
+    """
     counter, header, rows = open_rows(path, delimiter=profile.delimiter)
+    row_number = 0
     try:
         profile.check_header(header)
         width = len(header)
         occurrences: dict[str, int] = {}
         batch: list[PendingRow] = []
-        row_number = 0
         # Looked up once, not per row.
-        extract = profile.extract
-        cleaning = partial(
-            clean,
+        extract = profile.row_reader(header)
+        cleaning = Cleaner(
             source_system=profile.source_system,
             categories=profile.categories,
             statuses=profile.statuses,
@@ -275,41 +392,171 @@ def _run(
         )
         for values in rows:
             row_number += 1
-            pending = PendingRow(row_number=row_number, raw=values)
+            incident = rejection = None
             try:
                 if len(values) != width:
                     raise RowRejected(f"expected {width} columns, found {len(values)}")
-                extracted = extract(dict(zip(header, values, strict=False)))
+                extracted = extract(values)
                 if extracted.source_id is None:
                     # Rows without a source ID: content hash + how often it was seen before.
                     content = row_hash(values)
                     seen = occurrences.get(content, 0)
                     occurrences[content] = seen + 1
                     extracted.source_id = f"h:{content}" if seen == 0 else f"h:{content}#{seen}"
-                pending.incident = cleaning(extracted)
+                if row_number <= resume_after:
+                    continue  # stored already: only its content hash had to be counted
+                incident = cleaning(extracted)
             except RowRejected as exc:
-                pending.rejection = exc
+                rejection = exc
             except FieldParseError as exc:
-                pending.rejection = RowRejected(str(exc), field=exc.field)
+                rejection = RowRejected(str(exc), field=exc.field)
             except ValueError as exc:
-                pending.rejection = RowRejected(f"unreadable value: {exc}")
+                rejection = RowRejected(f"unreadable value: {exc}")
             if row_number <= resume_after:
                 continue
-            batch.append(pending)
+            batch.append(PendingRow(row_number, values, incident, rejection))
             if len(batch) >= batch_size:
-                _commit_batch(database, job_id=job_id, batch=batch, bytes_done=counter.count)
+                yield batch, counter.count, False
                 batch = []
-                if progress is not None:
-                    _report_progress(database, job_id, progress)
-        _commit_batch(database, job_id=job_id, batch=batch, bytes_done=counter.count, final=True)
-        if progress is not None:
-            _report_progress(database, job_id, progress)
+        yield batch, counter.count, True
     except csv.Error as exc:
         raise ProfileError(
             f"the file stops being a readable CSV near row {row_number}: {exc}"
         ) from None
     finally:
         counter.close()
+
+
+# A batch crosses between processes as plain tuples (pickled fast, values shared by the memo):
+# (row number, raw values if rejected, incident fields, (reason, field) if rejected).
+PackedRow = tuple[int, list[str] | None, tuple[Any, ...] | None, tuple[str, str | None] | None]
+_incident_fields = attrgetter(*CleanIncident.__slots__)
+
+
+def _pack(batch: list[PendingRow]) -> list[PackedRow]:
+    return [
+        (pending.row_number, None, _incident_fields(pending.incident), None)
+        if pending.incident is not None
+        else (
+            pending.row_number,
+            pending.raw,
+            None,
+            (pending.rejection.reason, pending.rejection.field) if pending.rejection else None,
+        )
+        for pending in batch
+    ]
+
+
+def _unpack(packed: list[PackedRow]) -> list[PendingRow]:
+    return [
+        PendingRow(row_number, [], CleanIncident(*fields))
+        if fields is not None
+        else PendingRow(
+            row_number,
+            raw or [],
+            None,
+            RowRejected(rejected[0], field=rejected[1]) if rejected else None,
+        )
+        for row_number, raw, fields, rejected in packed
+    ]
+
+
+def reader_main() -> None:
+    """The reader process (`python -m records_service.imports.reader`).
+
+    Reads its parameters as one pickle on stdin, then writes each batch as one pickle on
+    stdout, and an exception instead if reading fails.
+    """
+    # The reader makes millions of short-lived objects and no reference cycles; the cyclic
+    # collector would spend about half of its time walking them (measured: 4.3 -> 2.2 s CPU
+    # for the Toronto file). This process lives for one import only.
+    gc.disable()
+    # Our stdout carries the batches: anything printed (logs) goes to stderr instead.
+    output = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    parameters = pickle.load(sys.stdin.buffer)  # noqa: S301 (written by our parent process)
+    try:
+        profile = get_profile(parameters["profile_name"], mapping_text=parameters["mapping_text"])
+        for batch, bytes_done, final in read_batches(
+            Path(parameters["path"]),
+            profile=profile,
+            resume_after=parameters["resume_after"],
+            batch_size=parameters["batch_size"],
+            now=parameters["now"],
+        ):
+            pickle.dump((_pack(batch), bytes_done, final), output, pickle.HIGHEST_PROTOCOL)
+            output.flush()
+    except (ProfileError, OSError) as exc:
+        pickle.dump(exc, output)
+    except Exception as exc:
+        pickle.dump(RuntimeError(f"{type(exc).__name__}: {exc}"), output)
+    finally:
+        output.close()
+
+
+def _batches_from_process(
+    *,
+    path: Path,
+    profile: ImportProfile,
+    mapping_text: str | None,
+    resume_after: int,
+    batch_size: int,
+    now: datetime,
+) -> Generator[tuple[list[PendingRow], int, bool], None, None]:
+    """`read_batches` run in a child process, one batch ahead of the caller's writes.
+
+    While the child starts (an interpreter and its imports, about a second), this process reads
+    the first batch itself; the child skips those rows (still counting their content hashes).
+    """
+    # A fresh interpreter on a module of ours: nothing of this (threaded) server is inherited,
+    # and unlike multiprocessing's spawn, the caller's __main__ is not imported again.
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "records_service.imports.reader"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert reader.stdin is not None
+    assert reader.stdout is not None
+    try:
+        parameters = {
+            "path": str(path),
+            "profile_name": profile.name,
+            "mapping_text": mapping_text,
+            "resume_after": resume_after + batch_size,
+            "batch_size": batch_size,
+            "now": now,
+        }
+        pickle.dump(parameters, reader.stdin)
+        reader.stdin.close()
+        with closing(
+            read_batches(
+                path, profile=profile, resume_after=resume_after, batch_size=batch_size, now=now
+            )
+        ) as here:
+            first = next(here)
+        yield first
+        if first[2]:
+            return
+        del first
+        while True:
+            try:
+                # Our own child's output: trusted like this process's own memory.
+                message = pickle.load(reader.stdout)  # noqa: S301
+            except (EOFError, pickle.UnpicklingError):
+                raise RuntimeError(
+                    f"the import's reader process stopped (exit code {reader.wait()})"
+                ) from None
+            if isinstance(message, BaseException):
+                raise message
+            packed, bytes_done, final = message
+            yield _unpack(packed), bytes_done, final
+            if final:
+                return
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+        reader.wait()
+        reader.stdout.close()
 
 
 def _report_progress(
@@ -439,14 +686,19 @@ def store_batch(session: Session, *, batch: Sequence[PendingRow], created_by: st
     outcome.rejected = len(batch) - len(candidates)
     if not candidates:
         return outcome
-    existing_ids: set[tuple[str, str]] = set()
-    by_system: dict[str, list[str]] = {}
-    for incident in candidates:
-        by_system.setdefault(incident.source_system, []).append(incident.source_id)
     connection = session.connection()
     marker = "?" if connection.dialect.name == "sqlite" else "%s"
-    # Plain driver SQL: SQLAlchemy's expanding IN costs more than the lookup itself here.
-    for system, ids in by_system.items():
+    # Source IDs already stored, per source system (a batch nearly always has one system).
+    systems = {incident.source_system for incident in candidates}
+    existing_ids: dict[str, set[str]] = {}
+    for system in systems:
+        ids = (
+            [incident.source_id for incident in candidates]
+            if len(systems) == 1
+            else [incident.source_id for incident in candidates if incident.source_system == system]
+        )
+        stored: set[str] = set()
+        # Plain driver SQL: SQLAlchemy's expanding IN costs more than the lookup itself here.
         for chunk in _chunks(ids):
             found = _fetch_column(
                 connection,
@@ -454,7 +706,8 @@ def store_batch(session: Session, *, batch: Sequence[PendingRow], created_by: st
                 f"AND source_id IN ({', '.join([marker] * len(chunk))})",
                 (system, *chunk),
             )
-            existing_ids.update((system, value) for value in found if value)
+            stored.update(value for value in found if value)
+        existing_ids[system] = stored
     prints = [incident.fingerprint for incident in candidates if incident.fingerprint]
     existing_prints: set[str] = set()
     for chunk in _chunks(prints):
@@ -466,18 +719,24 @@ def store_batch(session: Session, *, batch: Sequence[PendingRow], created_by: st
         )
         existing_prints.update(found)
     fresh: list[CleanIncident] = []
+    merged_source_id = merged_time_place = 0
     for incident in candidates:
-        key = (incident.source_system, incident.source_id)
-        if key in existing_ids:
-            outcome.merged_source_id += 1
+        # Earlier rows of this batch count as stored too.
+        seen = existing_ids[incident.source_system]
+        source_id = incident.source_id
+        if source_id in seen:
+            merged_source_id += 1
             continue
-        if incident.fingerprint is not None and incident.fingerprint in existing_prints:
-            outcome.merged_time_place += 1
-            continue
-        existing_ids.add(key)
-        if incident.fingerprint is not None:
-            existing_prints.add(incident.fingerprint)
+        fingerprint = incident.fingerprint
+        if fingerprint is not None:
+            if fingerprint in existing_prints:
+                merged_time_place += 1
+                continue
+            existing_prints.add(fingerprint)
+        seen.add(source_id)
         fresh.append(incident)
+    outcome.merged_source_id = merged_source_id
+    outcome.merged_time_place = merged_time_place
     outcome.imported = len(fresh)
     if fresh:
         insert_incidents(session, incidents=fresh, created_by=created_by)
@@ -509,42 +768,41 @@ def insert_incidents(
         ):
             crime_ids[index] = crime_id
     sqlite = session.get_bind().dialect.name == "sqlite"
-    when = _sqlite_time if sqlite else _same
-    now = when(utcnow())
     # Records from another system were reviewed there; they arrive approved.
     approved = ReviewStatus.APPROVED.value
-    sealed = 0 if sqlite else False
-    ids = [new_id() for _ in incidents]
-    rows = [
-        (
-            ids[index],
-            crime_ids[index],
-            incident.category,
-            incident.source_code,
-            incident.source_system,
-            incident.source_id,
-            when(incident.occurred_from),
-            when(incident.occurred_to),
-            when(incident.reported_at),
-            incident.address,
-            incident.lat,
-            incident.lon,
-            incident.area,
-            incident.premises_type,
-            incident.narrative,
-            incident.station_id,
-            None,
-            approved,
-            incident.status,
-            sealed,
-            1,
-            created_by,
-            now,
-            now,
-            first_seq + index,
-        )
-        for index, incident in enumerate(incidents)
-    ]
+    ids = new_ids(len(incidents))
+    rows: list[tuple[Any, ...]]
+    if sqlite:
+        # What UTCDateTime stores on SQLite (naive UTC text), by a cached lookup per value:
+        # imports repeat the same times a lot.
+        times = _SQLITE_TIMES
+        now: Any = _sqlite_time(utcnow())
+        rows = [
+            (
+                ids[index], crime_ids[index], incident.category, incident.source_code,
+                incident.source_system, incident.source_id,
+                times.get(incident.occurred_from) or _sqlite_time(incident.occurred_from),
+                None if incident.occurred_to is None else _sqlite_time(incident.occurred_to),
+                times.get(incident.reported_at) or _sqlite_time(incident.reported_at),
+                incident.address, incident.lat, incident.lon, incident.area,
+                incident.premises_type, incident.narrative, incident.station_id, None, approved,
+                incident.status, 0, 1, created_by, now, now, first_seq + index,
+            )
+            for index, incident in enumerate(incidents)
+        ]  # fmt: skip
+    else:
+        now = utcnow()
+        rows = [
+            (
+                ids[index], crime_ids[index], incident.category, incident.source_code,
+                incident.source_system, incident.source_id, incident.occurred_from,
+                incident.occurred_to, incident.reported_at, incident.address, incident.lat,
+                incident.lon, incident.area, incident.premises_type, incident.narrative,
+                incident.station_id, None, approved, incident.status, False, 1, created_by, now,
+                now, first_seq + index,
+            )
+            for index, incident in enumerate(incidents)
+        ]  # fmt: skip
     bulk_insert(session, Incident.__table__, INCIDENT_COLUMNS, rows)
     prints = [
         (incident.fingerprint, ids[index])
@@ -558,17 +816,12 @@ def insert_incidents(
 _SQLITE_TIMES: dict[datetime, str] = {}
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
-def _sqlite_time(value: datetime | None) -> str | None:
+def _sqlite_time(value: datetime) -> str:
     """What UTCDateTime stores on SQLite (naive UTC text), cached: imports repeat times a lot."""
-    if value is None:
-        return None
     text = _SQLITE_TIMES.get(value)
     if text is None:
-        text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # = strftime("%Y-%m-%d %H:%M:%S.%f"), several times faster.
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
         if len(_SQLITE_TIMES) < 500_000:
             _SQLITE_TIMES[value] = text
     return text
