@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -67,6 +67,9 @@ def test_clusters_job_answers_geojson_and_caches_by_input(
     job = _finished(client, response.json(), headers)
     assert job["status"] == "succeeded"
     assert job["progress"] == 1.0
+    # Times carry their offset on every database (SQLite keeps none; they are read back as UTC).
+    for stamp in ("created_at", "started_at", "finished_at"):
+        assert datetime.fromisoformat(job[stamp]).utcoffset() == timedelta(0), job[stamp]
     result = job["result"]
     assert result["type"] == "FeatureCollection"
     assert result["clusters"] == 3

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text
+from sqlalchemy import JSON, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotspots_service.db import Base
+from servicekit.db import UTCDateTime
 
 
 class IncidentPoint(Base):
@@ -19,13 +20,13 @@ class IncidentPoint(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     crime_id: Mapped[str | None] = mapped_column(String(32))
     category: Mapped[str] = mapped_column(String(32), index=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     area: Mapped[str | None] = mapped_column(String(200))
     premises_type: Mapped[str | None] = mapped_column(String(100))
     station_id: Mapped[str | None] = mapped_column(String(64))
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SyncState(Base):
@@ -38,7 +39,7 @@ class SyncState(Base):
     data_version: Mapped[int] = mapped_column(Integer, default=0)
     applied_total: Mapped[int] = mapped_column(Integer, default=0)
     deleted_total: Mapped[int] = mapped_column(Integer, default=0)
-    last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -57,9 +58,9 @@ class AnalysisJob(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AreaIndicator(Base):
@@ -71,7 +72,7 @@ class AreaIndicator(Base):
     indicator: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[float] = mapped_column(Float)
     uploaded_by: Mapped[str] = mapped_column(String(128))
-    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 __all__ = ["AnalysisJob", "AreaIndicator", "Base", "IncidentPoint", "SyncState"]
