@@ -1,6 +1,6 @@
 """Import throughput on SQLite: the Toronto MCI train file (or a synthetic file of the same shape).
 
-Usage: uv run python bench/import_bench.py [--rows N] [--batch-size N] [--in-process]
+Usage: uv run python bench/import_bench.py [--rows N] [--batch-size N] [--reader-process]
        [--out bench/results/import.md]
 
 Prints rows/s by wall clock and by CPU time (this process plus the import's reader process;
@@ -26,7 +26,7 @@ from pathlib import Path
 from records_service.db import MIGRATIONS_PATH
 from records_service.demo.service import demo_dataset
 from records_service.imports import DEFAULT_BATCH_SIZE
-from records_service.imports.service import import_file, use_reader_process
+from records_service.imports.service import import_file
 from servicekit.db import Database
 from servicekit.migrations import upgrade_to_head
 
@@ -57,7 +57,7 @@ def children_cpu() -> float:
 
 
 def run(
-    database: Database, path: Path, batch_size: int, reader_process: bool | None
+    database: Database, path: Path, batch_size: int, reader_process: bool
 ) -> tuple[object, float, float, float]:
     """The job, wall seconds, this process's CPU seconds and the reader process's."""
     wall, cpu, reader = time.perf_counter(), time.process_time(), children_cpu()
@@ -81,9 +81,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=0, help="synthetic rows (0: use the sample)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument(
-        "--in-process", action="store_true", help="no reader process (the small-file path)"
+        "--reader-process", action="store_true", help="read and clean in a second process"
     )
-    parser.add_argument("--reader-process", action="store_true", help="always a reader process")
     parser.add_argument("--out", type=Path, default=Path("bench/results/import.md"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,9 +92,8 @@ def main() -> None:
         url = f"sqlite:///{tmp}/records.db"
         upgrade_to_head(MIGRATIONS_PATH, url)
         database = Database(url, pool_size=2)
-        mode = False if args.in_process else True if args.reader_process else None
+        mode = bool(args.reader_process)
         load_before = os.getloadavg()
-        reader_used = mode if mode is not None else use_reader_process(source)
         first, wall1, cpu1, reader1 = run(database, source, args.batch_size, mode)
         second, wall2, cpu2, reader2 = run(database, source, args.batch_size, mode)
         count = sqlite3.connect(f"{tmp}/records.db").execute(
@@ -106,10 +104,7 @@ def main() -> None:
         "# Import throughput (SQLite)",
         "",
         f"- file: `{source.name}` ({first.rows_read} rows), batch size {args.batch_size}, "
-        + (
-            ("reader process" if reader_used else "in one process")
-            + (" (forced)" if mode is not None else " (automatic choice)")
-        ),
+        + ("reader process (`--reader-process`)" if mode else "in one process"),
         f"- machine: {platform.machine()}, {os.cpu_count()} CPUs (shared), load average "
         f"before {load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f}, "
         f"after {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}",

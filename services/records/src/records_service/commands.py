@@ -210,6 +210,9 @@ def register(
             DEFAULT_BATCH_SIZE, min=1, max=100_000, help="rows per transaction"
         ),
         report: Path | None = typer.Option(None, help="write the rejected rows here as CSV"),
+        reader_process: bool = typer.Option(
+            False, help="read and clean the file in a second process (needs an idle CPU)"
+        ),
     ) -> None:
         """Import incidents from a file (re-importing the same file changes nothing)."""
         from records_service.imports.profiles import ProfileError
@@ -233,6 +236,7 @@ def register(
                     mapping_text=mapping_text,
                     batch_size=batch_size,
                     progress=progress,
+                    reader_process=reader_process,
                 )
             except ProfileError as exc:
                 typer.echo(f"Cannot import: {exc}", err=True)

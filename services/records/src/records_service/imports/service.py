@@ -51,8 +51,6 @@ from servicekit.logging import get_logger
 
 log = get_logger(__name__)
 
-# Files from this size up are read and cleaned in a second process while this one writes.
-READER_PROCESS_MIN_BYTES = 1 << 20
 # Bound parameters per IN (...) query: well under SQLite's and PostgreSQL's limits.
 IN_CHUNK = 900
 RAW_ROW_LIMIT = 2000
@@ -173,11 +171,12 @@ def import_file(
     created_by: str = "cli",
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[ImportJob], None] | None = None,
-    reader_process: bool | None = None,
+    reader_process: bool = False,
 ) -> ImportJob:
     """Create a job for `path` and run it to the end (the CLI's entry point).
 
-    `reader_process`: read and clean in a second process (None: `use_reader_process` decides).
+    `reader_process`: read and clean in a second process while this one writes (opt-in: on the
+    2-CPU shared test machine it was slower, see bench/results/import.md).
     """
     profile = get_profile(profile_name, mapping_text=mapping_text)
     with database.session() as session:
@@ -207,7 +206,7 @@ def run_job(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[ImportJob], None] | None = None,
     now: datetime | None = None,
-    reader_process: bool | None = None,
+    reader_process: bool = False,
 ) -> ImportJob:
     """Run or resume job `job_id`; a failure marks the job failed and never leaves half a batch."""
     with database.session() as session:
@@ -277,10 +276,8 @@ def _run(
     batch_size: int,
     progress: Callable[[ImportJob], None] | None,
     now: datetime,
-    reader_process: bool | None,
+    reader_process: bool,
 ) -> None:
-    if reader_process is None:
-        reader_process = use_reader_process(path)
     batches = (
         _batches_from_process(
             path=path,
@@ -335,34 +332,6 @@ def collector_paused() -> Iterator[None]:
             _pauses -= 1
             if _pauses == 0 and _paused_collector_was_enabled:
                 gc.enable()
-
-
-def use_reader_process(path: Path) -> bool:
-    """Read big files in a second process (while this one writes) when there is a spare CPU.
-
-    The reader costs CPU of its own (start-up, passing the batches: about a quarter more in
-    all), which pays only when a CPU would otherwise idle: on a busy machine (load average
-    above the CPUs less one) the file is read in this process.
-    """
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return False
-    if size < READER_PROCESS_MIN_BYTES or not sys.executable:
-        return False
-    cpus = _usable_cpus()
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        load = 0.0
-    return cpus > 1 and load <= cpus - 1
-
-
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS has no affinity call
-        return os.cpu_count() or 1
 
 
 def read_batches(
