@@ -33,6 +33,8 @@ PUBLIC = {
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/register"),
     ("GET", "/api/v1/auth/.well-known/jwks.json"),
+    # Beside the JWKS for every verifier (services, gateway): opaque ids of ended sessions only.
+    ("GET", "/api/v1/auth/.well-known/revoked-sessions.json"),
 }
 PUBLIC_PATTERNS = (re.compile(r"^/api/v1/auth/(login|mfa|totp)"), re.compile(r"/public(/|$)"))
 PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
