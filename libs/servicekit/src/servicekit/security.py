@@ -2,9 +2,10 @@
 
 Services verify tokens locally with cached public keys; nobody calls auth per request. Beside
 the keys, auth publishes the sessions it ended within an access token's lifetime (sign-out,
-account disabled, roles changed, password or TOTP reset); each verifier refreshes that list in
-the background every few seconds and refuses a token of an ended session, so ending a session
-takes effect everywhere within that interval, not when its access token expires.
+account disabled, roles changed, password or TOTP reset); each verifier refreshes that list
+when it is older than a few seconds (one shared fetch, waited for at most a second) and refuses a
+token of an ended session, so ending a session takes effect everywhere within that interval,
+not when its access token expires.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Coroutine
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -43,6 +45,8 @@ REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti")
 UNKNOWN_KID_REFETCH_SECONDS = 5.0
 FAILED_FETCH_RETRY_SECONDS = 10.0
 REVOKED_SESSIONS_DOCUMENT = "revoked-sessions.json"
+# A request waits at most this long for a due refresh of the ended sessions.
+REVOCATION_WAIT_SECONDS = 1.0
 
 
 def revoked_sessions_url(jwks_url: str) -> str:
@@ -113,7 +117,6 @@ class JWKSVerifier:
         self.revocation_refresh_seconds = revocation_refresh_seconds
         self._revoked: frozenset[str] = frozenset()
         self._revocations_fetched_at = float("-inf")
-        self._revocations_lock = asyncio.Lock()
         self._revocations_task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -190,18 +193,19 @@ class JWKSVerifier:
             self._revocations_fetched_at = self._clock() - self.revocation_refresh_seconds + pause
 
     async def _current_revocations(self) -> frozenset[str]:
-        """The ended sessions; the first call waits for the list, later ones refresh it in the
-        background when it is older than the refresh interval."""
+        """The ended sessions, refreshed first when the list is older than the refresh interval.
+
+        Concurrent requests share one fetch, and none waits for it longer than
+        REVOCATION_WAIT_SECONDS: if auth is slow or down, the last list stays in force.
+        """
         if self.revocations_url is None:
             return self._revoked
         if self._clock() - self._revocations_fetched_at <= self.revocation_refresh_seconds:
             return self._revoked
-        if self._revocations_fetched_at == float("-inf"):
-            async with self._revocations_lock:
-                if self._revocations_fetched_at == float("-inf"):
-                    await self._fetch_revocations()
-        elif self._revocations_task is None or self._revocations_task.done():
+        if self._revocations_task is None or self._revocations_task.done():
             self._revocations_task = asyncio.create_task(self._fetch_revocations())
+        with suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._revocations_task), REVOCATION_WAIT_SECONDS)
         return self._revoked
 
     async def check_session(self, principal: Principal) -> Principal:
