@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy.stats import poisson
 
 from prediction_service.ml.forecasting import (
+    FREQS,
+    CountForecaster,
+    ForecastDesign,
     RateBoostingRegressor,
+    default_design,
     features_at,
     fraction_of_year,
     ma_feature_column,
@@ -15,6 +20,7 @@ from prediction_service.ml.forecasting import (
     point_forecast,
     training_rows,
 )
+from prediction_service.registry import artifacts
 
 
 def _matrix(seed: int, series: int = 30, periods: int = 120) -> np.ndarray:
@@ -74,3 +80,67 @@ def test_features_of_a_week_read_only_earlier_weeks() -> None:
     shocked = matrix.copy()
     shocked[:, t - 1] = 0.0
     assert not np.allclose(features_at(shocked, t, years, "W"), row)
+
+
+@pytest.mark.parametrize("recent_features", [False, True])
+def test_every_design_reads_only_earlier_weeks(recent_features: bool) -> None:
+    design = ForecastDesign(recent_features=recent_features, half_life=None)
+    matrix = _matrix(6, periods=140)
+    years = _years(matrix.shape[1])
+    row = features_at(matrix, 120, years, "W", design)
+    changed = matrix.copy()
+    changed[:, 120:] = 99.0
+    np.testing.assert_array_equal(features_at(changed, 120, years, "W", design), row)
+
+
+def test_the_recent_views_are_extra_columns_after_the_base_ones() -> None:
+    matrix = _matrix(6, periods=140)
+    years = _years(matrix.shape[1])
+    base = features_at(matrix, 120, years, "W", ForecastDesign(False, None))
+    full = features_at(matrix, 120, years, "W", ForecastDesign(True, None))
+    assert full.shape[1] > base.shape[1]
+    np.testing.assert_array_equal(full[:, : base.shape[1]], base)
+
+
+def _counts(matrix: np.ndarray) -> pd.DataFrame:
+    periods = pd.date_range("2018-01-01", periods=matrix.shape[1], freq="W-MON", tz="UTC")
+    return pd.DataFrame(
+        {
+            "series": np.repeat([f"area-{i}" for i in range(matrix.shape[0])], matrix.shape[1]),
+            "period": np.tile(periods, matrix.shape[0]),
+            "count": matrix.ravel(),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "design",
+    [
+        ForecastDesign(recent_features=False, half_life=None),
+        ForecastDesign(recent_features=True, half_life=52.0),
+    ],
+)
+def test_a_forecasters_design_travels_in_its_signed_artifact(design: ForecastDesign) -> None:
+    counts = _counts(_matrix(7, series=12, periods=130))
+    model = CountForecaster(
+        algorithm="gradient_boosting", freq="W", dimension="area", design=design
+    ).fit(counts, horizon=3)
+    assert model.design == design
+    assert model.model_.half_life == design.half_life
+    data = artifacts.dump(model)
+    loaded = artifacts.verify_and_load(
+        data, sha256=artifacts.sha256_hex(data), signature=artifacts.sign(data, b"k"), key=b"k"
+    )
+    assert loaded.design == design
+    assert loaded.forecast(horizon=3) == model.forecast(horizon=3)
+
+
+def test_forecasters_saved_before_designs_were_named_keep_the_design_they_were_built_with() -> None:
+    earlier = ForecastDesign(recent_features=True, half_life=FREQS["W"]["half_life"])
+    model = CountForecaster(
+        algorithm="linear_regression", freq="W", dimension="area", design=earlier
+    ).fit(_counts(_matrix(8, series=6, periods=120)), horizon=2)
+    expected = model.forecast(horizon=2)
+    del model.design_
+    assert model.design == earlier
+    assert model.forecast(horizon=2) == expected

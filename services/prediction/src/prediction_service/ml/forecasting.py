@@ -12,6 +12,7 @@ seasonal-naive and moving-average baselines (DESIGN.md).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -41,6 +42,26 @@ FREQS: dict[str, dict[str, Any]] = {
         "half_life": 24,
     },
 }
+
+
+@dataclass(frozen=True)
+class ForecastDesign:
+    """The choices that make one forecaster design: whether rows carry the extra views of the
+    recent past (`_recent_columns`), and the half-life in periods of the boosted model's
+    recency weighting (None: every training row counts the same)."""
+
+    recent_features: bool
+    half_life: float | None
+
+
+def default_design(freq: str) -> ForecastDesign:
+    return ForecastDesign(recent_features=True, half_life=FREQS[freq]["half_life"])
+
+
+def _design(design: ForecastDesign | None, freq: str) -> ForecastDesign:
+    return default_design(freq) if design is None else design
+
+
 # Exponentially weighted means of a series' own past counts (smoothing factor per period).
 EWM_ALPHAS = (0.1, 0.25, 0.5)
 FORECAST_ALGORITHMS = ("linear_regression", "gradient_boosting")
@@ -86,7 +107,13 @@ def to_matrix(counts: pd.DataFrame) -> tuple[list[str], pd.DatetimeIndex, np.nda
     )
 
 
-def features_at(matrix: np.ndarray, t: int, periods_of_year: np.ndarray, freq: str) -> np.ndarray:
+def features_at(
+    matrix: np.ndarray,
+    t: int,
+    periods_of_year: np.ndarray,
+    freq: str,
+    design: ForecastDesign | None = None,
+) -> np.ndarray:
     """Features of period t for every series, from columns before t only."""
     spec = FREQS[freq]
     n_series = matrix.shape[0]
@@ -121,7 +148,8 @@ def features_at(matrix: np.ndarray, t: int, periods_of_year: np.ndarray, freq: s
     for column in list(columns[: len(spec["lags"]) + 1 + len(spec["windows"])]):
         columns.append(column / level)
     columns.append(level)
-    columns.extend(_recent_columns(past, total, spec))
+    if _design(design, freq).recent_features:
+        columns.extend(_recent_columns(past, total, spec))
     return np.column_stack(columns)
 
 
@@ -254,14 +282,22 @@ def ma_feature_column(freq: str) -> int:
     return len(spec["lags"]) + 1 + list(spec["windows"]).index(spec["ma"])
 
 
-def make_regressor(algorithm: str, *, seed: int = 42, freq: str | None = None) -> Any:
+def make_regressor(
+    algorithm: str,
+    *,
+    seed: int = 42,
+    freq: str | None = None,
+    design: ForecastDesign | None = None,
+) -> Any:
     if algorithm == "linear_regression":
         return LinearRegression()
     if algorithm == "gradient_boosting":
         if freq is None:
             return RateBoostingRegressor(seed=seed)
         return RateBoostingRegressor(
-            seed=seed, ma_column=ma_feature_column(freq), half_life=FREQS[freq]["half_life"]
+            seed=seed,
+            ma_column=ma_feature_column(freq),
+            half_life=_design(design, freq).half_life,
         )
     raise ValueError(f"unknown forecasting algorithm {algorithm!r}")
 
@@ -288,12 +324,17 @@ def point_forecast(mean: np.ndarray) -> np.ndarray:
 
 
 def training_rows(
-    matrix: np.ndarray, years: np.ndarray, freq: str, *, until: int
+    matrix: np.ndarray,
+    years: np.ndarray,
+    freq: str,
+    *,
+    until: int,
+    design: ForecastDesign | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows and targets of every period in [MIN_HISTORY, until)."""
     xs, ys = [], []
     for t in range(MIN_HISTORY, until):
-        xs.append(features_at(matrix, t, years, freq))
+        xs.append(features_at(matrix, t, years, freq, design))
         ys.append(matrix[:, t])
     if not xs:
         raise ValueError("not enough history to train a forecaster")
@@ -306,10 +347,17 @@ def row_ages(n_series: int, *, until: int) -> np.ndarray:
 
 
 def fit_regressor(
-    algorithm: str, x: np.ndarray, y: np.ndarray, *, freq: str, n_series: int, until: int
+    algorithm: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    freq: str,
+    n_series: int,
+    until: int,
+    design: ForecastDesign | None = None,
 ) -> Any:
     """A fitted forecasting model for the rows of `training_rows(..., until=until)`."""
-    model = make_regressor(algorithm, freq=freq)
+    model = make_regressor(algorithm, freq=freq, design=design)
     if isinstance(model, RateBoostingRegressor):
         return model.fit(x, y, ages=row_ages(n_series, until=until))
     return model.fit(x, y)
@@ -320,14 +368,21 @@ def _predict(model: Any, x: np.ndarray) -> np.ndarray:
 
 
 def recursive_forecast(
-    model: Any, matrix: np.ndarray, years: np.ndarray, freq: str, *, start: int, horizon: int
+    model: Any,
+    matrix: np.ndarray,
+    years: np.ndarray,
+    freq: str,
+    *,
+    start: int,
+    horizon: int,
+    design: ForecastDesign | None = None,
 ) -> np.ndarray:
     """Forecast periods start..start+horizon-1 from columns before start, feeding forecasts back."""
     work = np.concatenate([matrix[:, :start], np.zeros((matrix.shape[0], horizon))], axis=1)
     out = np.zeros((matrix.shape[0], horizon))
     for h in range(horizon):
         t = start + h
-        out[:, h] = _predict(model, features_at(work, t, years, freq))
+        out[:, h] = _predict(model, features_at(work, t, years, freq, design))
         work[:, t] = out[:, h]
     return out
 
@@ -340,14 +395,33 @@ def _scale(prediction: np.ndarray) -> np.ndarray:
 class CountForecaster:
     """A fitted global forecaster for the series of one dimension, with conformal intervals."""
 
-    def __init__(self, *, algorithm: str, freq: str, dimension: str) -> None:
+    def __init__(
+        self,
+        *,
+        algorithm: str,
+        freq: str,
+        dimension: str,
+        design: ForecastDesign | None = None,
+    ) -> None:
         self.algorithm = algorithm
         self.freq = freq
         self.dimension = dimension
+        # Kept as plain values: the artifact loader trusts builtins, not our dataclass.
+        self.design_ = asdict(_design(design, freq))
+
+    @property
+    def design(self) -> ForecastDesign:
+        stored = getattr(self, "design_", None)
+        # Artifacts saved before designs were named were all built with recent features and
+        # the frequency's default half-life.
+        if stored is None:
+            return ForecastDesign(recent_features=True, half_life=FREQS[self.freq]["half_life"])
+        return ForecastDesign(**stored)
 
     def fit(
         self, counts: pd.DataFrame, *, horizon: int, calibration_periods: int | None = None
     ) -> CountForecaster:
+        design = self.design
         series, periods, matrix = to_matrix(counts)
         years_all = fraction_of_year(_extend(periods, horizon, self.freq))
         n = matrix.shape[1]
@@ -356,15 +430,27 @@ class CountForecaster:
         quantiles = np.full(horizon, np.nan)
         if calibration >= 1:
             origin = n - calibration
-            x, y = training_rows(matrix, years_all, self.freq, until=origin)
+            x, y = training_rows(matrix, years_all, self.freq, until=origin, design=design)
             cal_model = fit_regressor(
-                self.algorithm, x, y, freq=self.freq, n_series=len(series), until=origin
+                self.algorithm,
+                x,
+                y,
+                freq=self.freq,
+                n_series=len(series),
+                until=origin,
+                design=design,
             )
             errors: list[list[float]] = [[] for _ in range(horizon)]
             for start in range(origin, n):
                 steps = min(horizon, n - start)
                 forecast = recursive_forecast(
-                    cal_model, matrix, years_all, self.freq, start=start, horizon=steps
+                    cal_model,
+                    matrix,
+                    years_all,
+                    self.freq,
+                    start=start,
+                    horizon=steps,
+                    design=design,
                 )
                 for h in range(steps):
                     actual = matrix[:, start + h]
@@ -375,9 +461,9 @@ class CountForecaster:
                 if errors[h]:
                     last = float(np.quantile(errors[h], INTERVAL_LEVEL))
                 quantiles[h] = last
-        x, y = training_rows(matrix, years_all, self.freq, until=n)
+        x, y = training_rows(matrix, years_all, self.freq, until=n, design=design)
         self.model_ = fit_regressor(
-            self.algorithm, x, y, freq=self.freq, n_series=len(series), until=n
+            self.algorithm, x, y, freq=self.freq, n_series=len(series), until=n, design=design
         )
         fallback = np.nanmax(quantiles) if np.isfinite(quantiles).any() else 1.28
         self.interval_quantiles_ = np.where(np.isfinite(quantiles), quantiles, fallback)
@@ -400,7 +486,13 @@ class CountForecaster:
         years = fraction_of_year(future)
         n = self.matrix_.shape[1]
         point = recursive_forecast(
-            self.model_, self.matrix_, years, self.freq, start=n, horizon=horizon
+            self.model_,
+            self.matrix_,
+            years,
+            self.freq,
+            start=n,
+            horizon=horizon,
+            design=self.design,
         )
         wanted = set(series) if series else None
         out = []
@@ -439,6 +531,9 @@ def rolling_origin_evaluation(
     freq: str = "W",
     refit_every: int = 13,
     algorithms: tuple[str, ...] = FORECAST_ALGORITHMS,
+    design: ForecastDesign | None = None,
+    intervals: bool = True,
+    per_period: bool = False,
     should_cancel: Callable[[], bool] | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> dict[str, Any]:
@@ -446,7 +541,10 @@ def rolling_origin_evaluation(
 
     Models are refitted every `refit_every` periods on all periods before the block; baselines
     are seasonal naive (same period a season earlier) and the moving average of the last
-    `ma` periods. An 80% conformal interval per model is calibrated on the block before.
+    `ma` periods. An 80% conformal interval per model is calibrated on the block before
+    (`intervals=False` skips it, halving the fits, for comparing designs on points alone).
+    With `per_period`, each method's `period_mae` also lists the MAE of every evaluated period
+    in order, so differences between methods can be judged against their period-to-period spread.
     """
     spec = FREQS[freq]
     series, periods, matrix = to_matrix(counts)
@@ -475,27 +573,39 @@ def rolling_origin_evaluation(
 
             raise JobCancelled
         origin = block[0]
-        x, y = training_rows(matrix, years, freq, until=origin)
-        cal_x, cal_y = training_rows(matrix, years, freq, until=origin - refit_every)
-        cal_rows = np.vstack(
-            [features_at(matrix, t, years, freq) for t in range(origin - refit_every, origin)]
-        )
-        cal_true = np.concatenate([matrix[:, t] for t in range(origin - refit_every, origin)])
-        for name in algorithms:
-            cal_model = fit_regressor(
-                name, cal_x, cal_y, freq=freq, n_series=len(series), until=origin - refit_every
+        x, y = training_rows(matrix, years, freq, until=origin, design=design)
+        if intervals:
+            cal_origin = origin - refit_every
+            cal_x, cal_y = training_rows(matrix, years, freq, until=cal_origin, design=design)
+            cal_rows = np.vstack(
+                [features_at(matrix, t, years, freq, design) for t in range(cal_origin, origin)]
             )
-            cal_mean = _predict(cal_model, cal_rows)
-            cal_point = point_forecast(cal_mean)
-            q = float(np.quantile(np.abs(cal_true - cal_point) / _scale(cal_mean), INTERVAL_LEVEL))
-            model = fit_regressor(name, x, y, freq=freq, n_series=len(series), until=origin)
+            cal_true = np.concatenate([matrix[:, t] for t in range(cal_origin, origin)])
+        for name in algorithms:
+            if intervals:
+                cal_model = fit_regressor(
+                    name,
+                    cal_x,
+                    cal_y,
+                    freq=freq,
+                    n_series=len(series),
+                    until=cal_origin,
+                    design=design,
+                )
+                cal_mean = _predict(cal_model, cal_rows)
+                cal_error = np.abs(cal_true - point_forecast(cal_mean)) / _scale(cal_mean)
+                q = float(np.quantile(cal_error, INTERVAL_LEVEL))
+            model = fit_regressor(
+                name, x, y, freq=freq, n_series=len(series), until=origin, design=design
+            )
             for t in block:
-                mean = _predict(model, features_at(matrix, t, years, freq))
+                mean = _predict(model, features_at(matrix, t, years, freq, design))
                 point = point_forecast(mean)
                 predictions[name].append(point)
                 predictions[f"{name}_mean"].append(mean)
-                lowers[name].append(np.maximum(point - q * _scale(mean), 0))
-                uppers[name].append(point + q * _scale(mean))
+                if intervals:
+                    lowers[name].append(np.maximum(point - q * _scale(mean), 0))
+                    uppers[name].append(point + q * _scale(mean))
         refits += 1
         for t in block:
             actuals.append(matrix[:, t])
@@ -517,7 +627,11 @@ def rolling_origin_evaluation(
             "mae": float(np.mean(np.abs(truth - pred))),
             "rmse": float(np.sqrt(np.mean((truth - pred) ** 2))),
         }
-        if name in lowers:
+        if per_period:
+            row["period_mae"] = [
+                float(np.mean(np.abs(a - p))) for a, p in zip(actuals, values, strict=True)
+            ]
+        if intervals and name in lowers:
             lo, hi = np.concatenate(lowers[name]), np.concatenate(uppers[name])
             row["coverage"] = float(np.mean((truth >= lo) & (truth <= hi)))
         methods[name] = row
@@ -528,7 +642,8 @@ def rolling_origin_evaluation(
         "series": len(series),
         "first_period": periods[targets[0]].isoformat(),
         "last_period": periods[targets[-1]].isoformat(),
-        "interval_level": INTERVAL_LEVEL,
+        "interval_level": INTERVAL_LEVEL if intervals else None,
+        "design": asdict(_design(design, freq)),
     }
 
 

@@ -1,0 +1,147 @@
+"""Choose the weekly forecaster's design on 2017-2019 only, before 2020-2021 is scored.
+
+    uv run python bench/forecast_design.py [--start 2017-01-01 --end 2019-12-31] [--jobs 2]
+
+Every candidate design (with or without the extra views of the recent past, and each recency
+half-life) is evaluated by rolling origin, one week ahead, refit every 13 weeks, on weekly
+incidents per neighbourhood of the Toronto MCI data, over the development window only. The
+design with the lowest gradient-boosting MAE there is the one the service serves
+(`forecasting.default_design`); `bench/ml_quality.py --part forecast` then scores that design,
+and only that one, on 2020-2021. Each difference is given with its standard error over weeks,
+so a design is not chosen for a difference smaller than the week-to-week noise.
+Results go to bench/results/forecast_design.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prediction_service.ml.forecasting import (
+    FREQS,
+    ForecastDesign,
+    default_design,
+    rolling_origin_evaluation,
+    weekly_counts,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ml_quality import DATA, RESULTS, load  # noqa: E402
+
+HALF_LIVES: tuple[float | None, ...] = (None, 52.0, 104.0, 208.0)
+CANDIDATES = [
+    ForecastDesign(recent_features=recent, half_life=half_life)
+    for recent in (False, True)
+    for half_life in HALF_LIVES
+]
+
+
+def label(design: ForecastDesign) -> str:
+    features = "base + recent views" if design.recent_features else "base"
+    weighting = "none" if design.half_life is None else f"{design.half_life:g} weeks"
+    return f"{features}; half-life {weighting}"
+
+
+def counts() -> pd.DataFrame:
+    train, _ = load("train.csv.gz")
+    test, _ = load("test.csv.gz")
+    return weekly_counts(pd.concat([train, test], ignore_index=True), group_column="area")
+
+
+def evaluate(args: tuple[ForecastDesign, str, str]) -> dict[str, Any]:
+    design, start, end = args
+    started, cpu = time.perf_counter(), time.process_time()
+    report = rolling_origin_evaluation(
+        counts(),
+        start=pd.Timestamp(start, tz="UTC"),
+        end=pd.Timestamp(end, tz="UTC"),
+        freq="W",
+        refit_every=13,
+        design=design,
+        intervals=False,
+        per_period=True,
+    )
+    report["seconds"] = time.perf_counter() - started
+    report["cpu"] = time.process_time() - cpu
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--start", default="2017-01-01")
+    parser.add_argument("--end", default="2019-12-31")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--output", type=Path, default=RESULTS / "forecast_design.md")
+    args = parser.parse_args()
+    if not DATA.exists():
+        print(f"dataset not found at {DATA}", file=sys.stderr)
+        return 2
+    if pd.Timestamp(args.end) >= pd.Timestamp("2020-01-01"):
+        print("the development window must end before 2020: 2020-2021 is the test", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        reports = list(pool.map(evaluate, [(d, args.start, args.end) for d in CANDIDATES]))
+    ma_name = f"moving_average_{FREQS['W']['ma']}"
+    ma = reports[0]["methods"][ma_name]
+    gb = [r["methods"]["gradient_boosting"] for r in reports]
+    best = int(np.argmin([row["mae"] for row in gb]))
+    best_weeks = np.asarray(gb[best]["period_mae"])
+    served = default_design("W")
+    lines = [
+        "# Forecast design, chosen on 2017-2019 only",
+        "",
+        f"Command: `uv run python bench/forecast_design.py {' '.join(sys.argv[1:])}`".rstrip(),
+        f"Run at {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC on a shared 2-core machine,"
+        f" {time.perf_counter() - started:.0f} s wall-clock for all {len(CANDIDATES)} designs.",
+        "",
+        f"Development window {reports[0]['first_period'][:10]} to {reports[0]['last_period'][:10]}"
+        f" ({reports[0]['periods_evaluated']} weeks, {reports[0]['series']} neighbourhoods):"
+        " rolling origin, one week ahead, refit every 13 weeks on all earlier weeks. Nothing"
+        " from 2020 on is read by any fit or forecast here.",
+        f" 13-week moving average MAE {ma['mae']:.4f}; seasonal naive"
+        f" {reports[0]['methods']['seasonal_naive']['mae']:.4f}.",
+        "",
+        "| design | GB MAE | GB / MA13 | GB - best (SE over weeks) | LR MAE | LR / MA13 | CPU s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for design, report, row in zip(CANDIDATES, reports, gb, strict=True):
+        diff = np.asarray(row["period_mae"]) - best_weeks
+        se = diff.std(ddof=1) / np.sqrt(len(diff))
+        lr = report["methods"]["linear_regression"]
+        marks = (" (chosen)" if design == CANDIDATES[best] else "") + (
+            " (served before)" if design == served else ""
+        )
+        lines.append(
+            f"| {label(design)}{marks} | {row['mae']:.4f} | {row['mae'] / ma['mae']:.4f} |"
+            f" {diff.mean():+.4f} ({se:.4f}) | {lr['mae']:.4f} | {lr['mae'] / ma['mae']:.4f} |"
+            f" {report['cpu']:.0f} |"
+        )
+    lines += [
+        "",
+        f"Chosen: **{label(CANDIDATES[best])}** (lowest gradient-boosting MAE on the development"
+        " window). `forecasting.default_design` must name it before 2020-2021 is scored.",
+        "",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
