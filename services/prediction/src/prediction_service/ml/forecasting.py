@@ -437,7 +437,7 @@ def rolling_origin_evaluation(
     start: pd.Timestamp,
     end: pd.Timestamp,
     freq: str = "W",
-    refit_every: int = 13,
+    refit_every: int | None = None,
     algorithms: tuple[str, ...] = FORECAST_ALGORITHMS,
     should_cancel: Callable[[], bool] | None = None,
     progress: Callable[[float, str], None] | None = None,
@@ -449,6 +449,9 @@ def rolling_origin_evaluation(
     `ma` periods. An 80% conformal interval per model is calibrated on the block before.
     """
     spec = FREQS[freq]
+    if refit_every is None:
+        # A quarter: 13 weeks or 3 months (a fixed 13 would refit monthly models yearly).
+        refit_every = spec["ma"]
     series, periods, matrix = to_matrix(counts)
     years = fraction_of_year(periods)
     targets = [
