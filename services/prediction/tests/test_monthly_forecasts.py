@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from prediction_factories import store_incidents, synthetic_incidents, wait_for_job
 
+from prediction_service.jobs.training import TrainingFailed, train_forecasters
 from prediction_service.ml.forecasting import (
     FORECAST_ALGORITHMS,
     CountForecaster,
@@ -139,6 +143,18 @@ def test_monthly_rolling_origin_uses_earlier_months_only() -> None:
     assert methods["seasonal_naive"]["mae"] == pytest.approx(np.abs(truth - naive).mean())
     assert methods["moving_average_3"]["mae"] == pytest.approx(np.abs(truth - moving).mean())
 
+    # A window from the first month starts where there is history enough: 8 months to learn
+    # from, a quarter to calibrate the intervals on, then the evaluated months.
+    early = rolling_origin_evaluation(
+        frame,
+        start=pd.Timestamp("2019-01-01", tz="UTC"),
+        end=pd.Timestamp("2020-06-01", tz="UTC"),
+        freq="M",
+        algorithms=("linear_regression",),
+    )
+    assert early["first_period"] == "2020-01-01T00:00:00+00:00"
+    assert early["periods_evaluated"] == 6
+
     # Months after the window change nothing.
     later = _with_counts(frame, end, 500.0)
     assert rolling_origin_evaluation(later, start=start, end=end, freq="M") == report
@@ -156,6 +172,37 @@ def test_monthly_rolling_origin_uses_earlier_months_only() -> None:
     assert low["periods_evaluated"] == 1
     for name, row in low["methods"].items():
         assert high["methods"][name]["mae"] == pytest.approx(row["mae"] + 1000.0), name
+
+
+def _monthly_incidents(months: int, *, per_month: int = 40, seed: int = 0) -> pd.DataFrame:
+    """Incidents spread over `months` whole months from January 2023."""
+    first = pd.Timestamp("2023-01-01")
+    days = (first + pd.DateOffset(months=months) - first).days
+    return synthetic_incidents(
+        months * per_month, seed=seed, start=datetime(2023, 1, 1, tzinfo=UTC), days=days - 1
+    )
+
+
+def _train_monthly(frame: pd.DataFrame) -> dict[str, Any]:
+    [trained] = train_forecasters(
+        frame,
+        freq="M",
+        horizon=3,
+        algorithms=["linear_regression"],
+        evaluation_periods=12,
+        progress=lambda fraction, message: None,
+        should_cancel=lambda: False,
+    )
+    return trained.metrics
+
+
+def test_monthly_training_needs_fifteen_months_and_works_with_exactly_that() -> None:
+    # 8 months of history, a calibration quarter and a quarter to evaluate (no crash).
+    metrics = _train_monthly(_monthly_incidents(15, seed=5))
+    assert metrics["protocol"]["first_period"] == "2024-01-01T00:00:00+00:00"
+    assert metrics["rolling_origin"]["area"]["periods_evaluated"] == 3
+    with pytest.raises(TrainingFailed, match="need at least 15 months"):
+        _train_monthly(_monthly_incidents(14, seed=5))
 
 
 def test_monthly_forecast_job_promote_and_serve_month_starts(

@@ -457,7 +457,8 @@ def rolling_origin_evaluation(
     targets = [
         t
         for t in range(len(periods))
-        if start <= periods[t] <= end and t >= MIN_HISTORY + refit_every
+        # The interval's calibration model needs a training period before the block before.
+        if start <= periods[t] <= end and t > MIN_HISTORY + refit_every
     ]
     if not targets:
         raise ValueError("no period to evaluate in the requested window")
