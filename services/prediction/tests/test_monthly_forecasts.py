@@ -77,6 +77,18 @@ def test_monthly_counts_are_utc_calendar_months_on_a_full_grid() -> None:
     assert str(counts["period"].dt.tz) == "UTC"
 
 
+def test_a_few_late_recorded_old_incidents_do_not_open_the_monthly_history() -> None:
+    # 24 busy months, and 30 incidents recorded late for 30 different months years before (as
+    # in Toronto's data, where such months outnumber the months of real data).
+    recent = _months("2022-01-01", "2023-12-01").repeat(50) + pd.Timedelta(days=3)
+    old = _months("1990-01-01", "1992-06-01") + pd.Timedelta(days=3)
+    stamps = recent.append(old)
+    incidents = pd.DataFrame({"occurred_at": stamps, "area": "North"})
+    counts = weekly_counts(incidents, group_column="area", freq="M")
+    assert counts["period"].min() == pd.Timestamp("2022-01-01", tz="UTC")
+    assert counts["count"].tolist() == [50] * 24
+
+
 def test_monthly_features_read_only_earlier_months() -> None:
     frame, _ = _seasonal_counts("2018-01-01", "2022-12-01", seed=1)
     matrix = frame.pivot(index="series", columns="period", values="count").to_numpy(np.float64)

@@ -65,8 +65,13 @@ def weekly_counts(incidents: pd.DataFrame, *, group_column: str, freq: str = "W"
     counts = frame.groupby(["series", "period"]).size().rename("count").reset_index()
     # Late-recorded old incidents (years before the rest) would open a long, almost empty
     # history: the series start at the first period with a tenth of the typical volume.
+    # Typical is the volume of the period holding the median incident: the median period can
+    # be an old, almost empty one when there are more of those (months 1966-2013 in Toronto's
+    # data against 96 months of real data).
     totals = counts.groupby("period")["count"].sum().sort_index()
-    dense = totals[totals >= 0.1 * totals.median()]
+    by_volume = totals.sort_values()
+    typical = by_volume[by_volume.cumsum() >= by_volume.sum() / 2].iloc[0]
+    dense = totals[totals >= 0.1 * typical]
     if not dense.empty:
         counts = counts[counts["period"] >= dense.index[0]]
     offset = pd.offsets.Week(weekday=0) if freq == "W" else pd.offsets.MonthBegin()
