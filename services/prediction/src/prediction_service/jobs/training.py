@@ -269,7 +269,7 @@ def train_forecasters(
             f" have {n_periods}"
         )
     periods = sorted(counts["category"]["period"].unique())
-    evaluation_periods = min(evaluation_periods, n_periods - 8 - refit_every)
+    evaluation_periods = min(evaluation_periods, n_periods - 8 - refit_every - 1)
     eval_start = pd.Timestamp(periods[-evaluation_periods])
     eval_end = pd.Timestamp(periods[-1])
     evaluations: dict[str, Any] = {}

@@ -86,8 +86,13 @@ def weekly_counts(incidents: pd.DataFrame, *, group_column: str, freq: str = "W"
     counts = frame.groupby(["series", "period"]).size().rename("count").reset_index()
     # Late-recorded old incidents (years before the rest) would open a long, almost empty
     # history: the series start at the first period with a tenth of the typical volume.
+    # Typical is the volume of the period holding the median incident: the median period can
+    # be an old, almost empty one when there are more of those (months 1966-2013 in Toronto's
+    # data against 96 months of real data).
     totals = counts.groupby("period")["count"].sum().sort_index()
-    dense = totals[totals >= 0.1 * totals.median()]
+    by_volume = totals.sort_values()
+    typical = by_volume[by_volume.cumsum() >= by_volume.sum() / 2].iloc[0]
+    dense = totals[totals >= 0.1 * typical]
     if not dense.empty:
         counts = counts[counts["period"] >= dense.index[0]]
     offset = pd.offsets.Week(weekday=0) if freq == "W" else pd.offsets.MonthBegin()
@@ -529,7 +534,7 @@ def rolling_origin_evaluation(
     start: pd.Timestamp,
     end: pd.Timestamp,
     freq: str = "W",
-    refit_every: int = 13,
+    refit_every: int | None = None,
     algorithms: tuple[str, ...] = FORECAST_ALGORITHMS,
     design: ForecastDesign | None = None,
     intervals: bool = True,
@@ -547,12 +552,16 @@ def rolling_origin_evaluation(
     in order, so differences between methods can be judged against their period-to-period spread.
     """
     spec = FREQS[freq]
+    if refit_every is None:
+        # A quarter: 13 weeks or 3 months (a fixed 13 would refit monthly models yearly).
+        refit_every = spec["ma"]
     series, periods, matrix = to_matrix(counts)
     years = fraction_of_year(periods)
     targets = [
         t
         for t in range(len(periods))
-        if start <= periods[t] <= end and t >= MIN_HISTORY + refit_every
+        # The interval's calibration model needs a training period before the block before.
+        if start <= periods[t] <= end and t > MIN_HISTORY + refit_every
     ]
     if not targets:
         raise ValueError("no period to evaluate in the requested window")
