@@ -37,7 +37,7 @@ from prediction_service.ml.forecasting import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ml_quality import DATA, RESULTS, load  # noqa: E402
+from ml_quality import DATA, DATA_END, RESULTS, load
 
 HALF_LIVES: tuple[float | None, ...] = (None, 52.0, 104.0, 208.0)
 CANDIDATES = [
@@ -56,7 +56,8 @@ def label(design: ForecastDesign) -> str:
 def counts() -> pd.DataFrame:
     train, _ = load("train.csv.gz")
     test, _ = load("test.csv.gz")
-    return weekly_counts(pd.concat([train, test], ignore_index=True), group_column="area")
+    incidents = pd.concat([train, test], ignore_index=True)
+    return weekly_counts(incidents, group_column="area", complete_to=DATA_END)
 
 
 def evaluate(args: tuple[ForecastDesign, str, str]) -> dict[str, Any]:

@@ -12,13 +12,13 @@ from prediction_service.ml.forecasting import (
     CountForecaster,
     ForecastDesign,
     RateBoostingRegressor,
-    default_design,
     features_at,
     fraction_of_year,
     ma_feature_column,
     make_regressor,
     point_forecast,
     training_rows,
+    weekly_counts,
 )
 from prediction_service.registry import artifacts
 
@@ -144,3 +144,40 @@ def test_forecasters_saved_before_designs_were_named_keep_the_design_they_were_b
     del model.design_
     assert model.design == earlier
     assert model.forecast(horizon=2) == expected
+
+
+def _weekly_incidents(per_week: list[int], first_monday: str = "2023-01-02") -> pd.DataFrame:
+    stamps = [
+        pd.Timestamp(first_monday, tz="UTC") + pd.Timedelta(weeks=week, hours=1 + i % 150)
+        for week, n in enumerate(per_week)
+        for i in range(n)
+    ]
+    return pd.DataFrame({"occurred_at": pd.to_datetime(stamps, utc=True), "area": "North"})
+
+
+def test_a_sparse_year_of_late_recorded_incidents_before_the_data_is_left_out() -> None:
+    # A year of a handful of incidents a week (late-recorded old ones, as Toronto's 2013),
+    # with one busier week in it, then two years of normal volume.
+    sparse = [3] * 52
+    sparse[0] = 40
+    incidents = _weekly_incidents(sparse + [100] * 104)
+    counts = weekly_counts(incidents, group_column="area")
+    assert counts["period"].min() == pd.Timestamp("2023-01-02", tz="UTC") + pd.Timedelta(weeks=52)
+    assert counts["count"].tolist() == [100] * 104
+    # A quiet week in the middle of the data is data, not a reason to cut the history.
+    quiet = _weekly_incidents([100] * 60 + [2] + [100] * 60)
+    assert len(weekly_counts(quiet, group_column="area")) == 121
+
+
+def test_a_week_still_under_way_is_left_out_until_it_is_complete() -> None:
+    incidents = _weekly_incidents([100] * 30 + [40])
+    last_monday = pd.Timestamp("2023-01-02", tz="UTC") + pd.Timedelta(weeks=30)
+    under_way = weekly_counts(
+        incidents, group_column="area", complete_to=last_monday + pd.Timedelta(days=2)
+    )
+    assert under_way["period"].max() == last_monday - pd.Timedelta(weeks=1)
+    assert under_way["count"].min() == 100
+    done = weekly_counts(
+        incidents, group_column="area", complete_to=last_monday + pd.Timedelta(weeks=1)
+    )
+    assert done["period"].max() == last_monday

@@ -276,11 +276,11 @@ class JobRunner:
 
     def _train(self, job: TrainingJob, progress: Any, should_cancel: Any) -> list[str]:
         params = job.params
+        data_to = parse_instant(params.get("data_to"))
+        complete_to = min(data_to, utcnow()) if data_to is not None else utcnow()
         with self.database.session(write=False) as session:
             frame = incident_frame(
-                session,
-                data_from=parse_instant(params.get("data_from")),
-                data_to=parse_instant(params.get("data_to")),
+                session, data_from=parse_instant(params.get("data_from")), data_to=data_to
             )
             indicators = area_indicator_table(session)
         if job.kind == "classifier":
@@ -302,6 +302,7 @@ class JobRunner:
                 evaluation_periods=int(params["evaluation_periods"]),
                 progress=progress,
                 should_cancel=should_cancel,
+                complete_to=complete_to,
             )
         if should_cancel():
             raise JobCancelled

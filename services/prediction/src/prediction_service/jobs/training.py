@@ -253,14 +253,22 @@ def train_forecasters(
     evaluation_periods: int,
     progress: Progress,
     should_cancel: ShouldCancel,
+    complete_to: datetime | None = None,
 ) -> list[TrainedModel]:
-    """Rolling-origin evaluation over the last periods, then a final fit on all the data."""
+    """Rolling-origin evaluation over the last periods, then a final fit on all the data.
+
+    A period ending after `complete_to` (the job's start, or the end of the requested data
+    window) is still under way: it is left out, and forecasts start with it."""
     if frame.empty:
         raise TrainingFailed("no incidents to forecast from")
     spec = FREQS[freq]
     refit_every = spec["ma"]
     dims = {"area": frame.assign(area=frame["area"].fillna("unknown")), "category": frame}
-    counts = {dim: weekly_counts(df, group_column=dim, freq=freq) for dim, df in dims.items()}
+    complete = None if complete_to is None else pd.Timestamp(complete_to)
+    counts = {
+        dim: weekly_counts(df, group_column=dim, freq=freq, complete_to=complete)
+        for dim, df in dims.items()
+    }
     n_periods = counts["category"]["period"].nunique()
     needed = 8 + refit_every * 2 + 1
     if n_periods < needed:

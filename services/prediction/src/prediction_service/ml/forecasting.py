@@ -77,30 +77,58 @@ def period_start(stamps: pd.Series, freq: str) -> pd.Series:
     return period.dt.start_time.dt.tz_localize("UTC")
 
 
-def weekly_counts(incidents: pd.DataFrame, *, group_column: str, freq: str = "W") -> pd.DataFrame:
-    """Counts per (series, period) on a full grid: periods with no incident count zero."""
+def weekly_counts(
+    incidents: pd.DataFrame,
+    *,
+    group_column: str,
+    freq: str = "W",
+    complete_to: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Counts per (series, period) on a full grid: periods with no incident count zero.
+
+    Periods that end after `complete_to` (the time up to which the data is complete: now, or
+    the end of a requested window) are left out: a week still under way would read as a drop.
+    """
     periods = period_start(incidents["occurred_at"], freq)
     frame = pd.DataFrame(
         {"series": incidents[group_column].fillna("unknown").astype(str), "period": periods}
     )
     counts = frame.groupby(["series", "period"]).size().rename("count").reset_index()
-    # Late-recorded old incidents (years before the rest) would open a long, almost empty
-    # history: the series start at the first period with a tenth of the typical volume.
-    # Typical is the volume of the period holding the median incident: the median period can
-    # be an old, almost empty one when there are more of those (months 1966-2013 in Toronto's
-    # data against 96 months of real data).
-    totals = counts.groupby("period")["count"].sum().sort_index()
-    by_volume = totals.sort_values()
-    typical = by_volume[by_volume.cumsum() >= by_volume.sum() / 2].iloc[0]
-    dense = totals[totals >= 0.1 * typical]
-    if not dense.empty:
-        counts = counts[counts["period"] >= dense.index[0]]
     offset = pd.offsets.Week(weekday=0) if freq == "W" else pd.offsets.MonthBegin()
+    if complete_to is not None and not counts.empty:
+        ends = counts["period"] + offset
+        counts = counts[ends <= pd.Timestamp(complete_to)]
+    if counts.empty:
+        return counts
+    counts = counts[counts["period"] >= _dense_start(counts, offset)]
     grid_periods = pd.date_range(counts["period"].min(), counts["period"].max(), freq=offset)
     grid = pd.MultiIndex.from_product(
         [sorted(counts["series"].unique()), grid_periods], names=["series", "period"]
     )
     return counts.set_index(["series", "period"]).reindex(grid, fill_value=0).reset_index()
+
+
+def _dense_start(counts: pd.DataFrame, offset: pd.DateOffset) -> pd.Timestamp:
+    """The first period of the continuous stretch of normal volume the data is made of.
+
+    Late-recorded old incidents (years before the rest) would open a long, almost empty
+    history: Toronto's data holds months back to 1966 and a year of 2013 with a few incidents
+    a week, which would read as a year without crime. A period is sparse below a tenth of the
+    typical volume (the volume of the period holding the median incident; the median period
+    can itself be an empty old one, there being more of those). The series start after the
+    last sparse period before the median incident.
+    """
+    totals = counts.groupby("period")["count"].sum().sort_index()
+    totals = totals.reindex(
+        pd.date_range(totals.index.min(), totals.index.max(), freq=offset), fill_value=0
+    )
+    by_volume = totals.sort_values()
+    typical = by_volume[by_volume.cumsum() >= by_volume.sum() / 2].iloc[0]
+    median_period = totals.index[np.searchsorted(totals.cumsum().to_numpy(), totals.sum() / 2)]
+    sparse = totals[(totals < 0.1 * typical) & (totals.index < median_period)]
+    if sparse.empty:
+        return pd.Timestamp(totals.index[0])
+    return pd.Timestamp(sparse.index[-1] + offset)
 
 
 def to_matrix(counts: pd.DataFrame) -> tuple[list[str], pd.DatetimeIndex, np.ndarray]:
