@@ -42,7 +42,12 @@ from prediction_service.ml.classification import (
     majority_baseline,
     stratified_split,
 )
-from prediction_service.ml.forecasting import rolling_origin_evaluation, weekly_counts
+from prediction_service.ml.forecasting import (
+    FORECAST_ALGORITHMS,
+    CountForecaster,
+    rolling_origin_evaluation,
+    weekly_counts,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "toronto_mci"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -309,10 +314,23 @@ def forecast(lines: list[str]) -> None:
     gb = report["methods"]["gradient_boosting"]["mae"]
     lines += [
         "",
-        f"Gradient boosting MAE / 13-week MA MAE = {gb / ma:.3f} (target <= 0.95: {'met' if gb <= 0.95 * ma else 'NOT met'}).",
+        f"Gradient boosting MAE / 13-week MA MAE = {gb / ma:.4f} (target <= 0.95: {'met' if gb <= 0.95 * ma else 'NOT met'}).",
+        f"Design scored (chosen on 2017-2019 by bench/forecast_design.py): {report['design']}.",
         "",
+        "Training as the service does it (all weeks, horizon 4, interval calibration included):",
+        "",
+        "| model | wall s | CPU s |",
+        "| --- | --- | --- |",
     ]
-    print("\n".join(lines[-12:]), flush=True)
+    for algorithm in FORECAST_ALGORITHMS:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        CountForecaster(algorithm=algorithm, freq="W", dimension="area").fit(counts, horizon=4)
+        lines.append(
+            f"| {algorithm} | {time.perf_counter() - started:.1f} |"
+            f" {time.process_time() - cpu_started:.1f} |"
+        )
+    lines.append("")
+    print("\n".join(lines[-22:]), flush=True)
 
 
 def forecast_monthly(lines: list[str]) -> None:

@@ -269,3 +269,22 @@ def test_monthly_forecast_job_promote_and_serve_month_starts(
         for point in points:
             assert 0 <= point["lower"] <= point["forecast"] <= point["upper"]
             assert point["lower"] < point["upper"]
+
+
+def test_monthly_80_percent_intervals_cover_about_80_percent_and_widen_with_the_horizon() -> None:
+    frame, _ = _seasonal_counts("2019-01-01", "2023-11-01", series=60, seed=5)
+    forecaster = CountForecaster(algorithm="linear_regression", freq="M", dimension="area")
+    forecaster.fit(frame, horizon=3)
+    assert len(forecaster.interval_quantiles_) == 3
+    assert np.all(np.diff(forecaster.interval_quantiles_) >= 0)
+    future, _ = _seasonal_counts("2023-12-01", "2024-02-01", series=60, seed=6)
+    actual = future.set_index(["series", "period"])["count"]
+    inside = [
+        point["lower"]
+        <= actual[(s["series"], pd.Timestamp(point["period_start"]))]
+        <= point["upper"]
+        for s in forecaster.forecast(horizon=3)
+        for point in s["points"]
+    ]
+    assert len(inside) == 180
+    assert 0.65 <= np.mean(inside) <= 0.95

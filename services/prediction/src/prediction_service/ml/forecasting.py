@@ -458,7 +458,9 @@ class CountForecaster:
         series, periods, matrix = to_matrix(counts)
         years_all = fraction_of_year(_extend(periods, horizon, self.freq))
         n = matrix.shape[1]
-        calibration = calibration_periods or max(horizon, FREQS[self.freq]["ma"])
+        # Every step ahead is calibrated on at least `ma` + 1 origins (a window of only
+        # `horizon` periods left the last step of a 3-month forecast a single origin).
+        calibration = calibration_periods or horizon + FREQS[self.freq]["ma"]
         calibration = min(calibration, max(n - MIN_HISTORY - 4, 0))
         quantiles = np.full(horizon, np.nan)
         if calibration >= 1:
@@ -499,7 +501,11 @@ class CountForecaster:
             self.algorithm, x, y, freq=self.freq, n_series=len(series), until=n, design=design
         )
         fallback = np.nanmax(quantiles) if np.isfinite(quantiles).any() else 1.28
-        self.interval_quantiles_ = np.where(np.isfinite(quantiles), quantiles, fallback)
+        # Uncertainty does not shrink further ahead: a step whose calibration errors happened
+        # to be smaller keeps the width of the step before it.
+        self.interval_quantiles_ = np.maximum.accumulate(
+            np.where(np.isfinite(quantiles), quantiles, fallback)
+        )
         self.series_ = series
         # Nanoseconds whatever unit pandas chose (pandas 3 often uses microseconds): the
         # forecast rebuilds its dates from these integers as nanoseconds.
