@@ -39,36 +39,43 @@ from prediction_service.ml.forecasting import (
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ml_quality import DATA, DATA_END, RESULTS, load
 
-HALF_LIVES: tuple[float | None, ...] = (None, 52.0, 104.0, 208.0)
-CANDIDATES = [
-    ForecastDesign(recent_features=recent, half_life=half_life)
-    for recent in (False, True)
-    for half_life in HALF_LIVES
-]
+# Recency half-lives of one, two and four years, in the frequency's periods.
+HALF_LIVES: dict[str, tuple[float | None, ...]] = {
+    "W": (None, 52.0, 104.0, 208.0),
+    "M": (None, 12.0, 24.0, 48.0),
+}
+UNIT = {"W": "weeks", "M": "months"}
 
 
-def label(design: ForecastDesign) -> str:
+def candidates(freq: str) -> list[ForecastDesign]:
+    return [
+        ForecastDesign(recent_features=recent, half_life=half_life)
+        for recent in (False, True)
+        for half_life in HALF_LIVES[freq]
+    ]
+
+
+def label(design: ForecastDesign, freq: str) -> str:
     features = "base + recent views" if design.recent_features else "base"
-    weighting = "none" if design.half_life is None else f"{design.half_life:g} weeks"
+    weighting = "none" if design.half_life is None else f"{design.half_life:g} {UNIT[freq]}"
     return f"{features}; half-life {weighting}"
 
 
-def counts() -> pd.DataFrame:
+def counts(freq: str) -> pd.DataFrame:
     train, _ = load("train.csv.gz")
     test, _ = load("test.csv.gz")
     incidents = pd.concat([train, test], ignore_index=True)
-    return weekly_counts(incidents, group_column="area", complete_to=DATA_END)
+    return weekly_counts(incidents, group_column="area", freq=freq, complete_to=DATA_END)
 
 
-def evaluate(args: tuple[ForecastDesign, str, str]) -> dict[str, Any]:
-    design, start, end = args
+def evaluate(args: tuple[ForecastDesign, str, str, str]) -> dict[str, Any]:
+    design, freq, start, end = args
     started, cpu = time.perf_counter(), time.process_time()
     report = rolling_origin_evaluation(
-        counts(),
+        counts(freq),
         start=pd.Timestamp(start, tz="UTC"),
         end=pd.Timestamp(end, tz="UTC"),
-        freq="W",
-        refit_every=13,
+        freq=freq,
         design=design,
         intervals=False,
         per_period=True,
@@ -84,9 +91,13 @@ def main() -> int:
     )
     parser.add_argument("--start", default="2017-01-01")
     parser.add_argument("--end", default="2019-12-31")
+    parser.add_argument("--freq", choices=["W", "M"], default="W")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--output", type=Path, default=RESULTS / "forecast_design.md")
+    parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
+    freq = args.freq
+    output = args.output or RESULTS / f"forecast_design{'' if freq == 'W' else '_monthly'}.md"
+    designs = candidates(freq)
     if not DATA.exists():
         print(f"dataset not found at {DATA}", file=sys.stderr)
         return 2
@@ -95,52 +106,55 @@ def main() -> int:
         return 2
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        reports = list(pool.map(evaluate, [(d, args.start, args.end) for d in CANDIDATES]))
-    ma_name = f"moving_average_{FREQS['W']['ma']}"
+        reports = list(pool.map(evaluate, [(d, freq, args.start, args.end) for d in designs]))
+    ma_window = FREQS[freq]["ma"]
+    ma_name = f"moving_average_{ma_window}"
     ma = reports[0]["methods"][ma_name]
     gb = [r["methods"]["gradient_boosting"] for r in reports]
     best = int(np.argmin([row["mae"] for row in gb]))
     best_weeks = np.asarray(gb[best]["period_mae"])
-    served = default_design("W")
+    served = default_design(freq)
+    unit = UNIT[freq]
     lines = [
-        "# Forecast design, chosen on 2017-2019 only",
+        f"# Forecast design ({unit}), chosen on 2017-2019 only",
         "",
         f"Command: `uv run python bench/forecast_design.py {' '.join(sys.argv[1:])}`".rstrip(),
         f"Run at {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC on a shared 2-core machine,"
-        f" {time.perf_counter() - started:.0f} s wall-clock for all {len(CANDIDATES)} designs.",
+        f" {time.perf_counter() - started:.0f} s wall-clock for all {len(designs)} designs.",
         "",
         f"Development window {reports[0]['first_period'][:10]} to {reports[0]['last_period'][:10]}"
-        f" ({reports[0]['periods_evaluated']} weeks, {reports[0]['series']} neighbourhoods):"
-        " rolling origin, one week ahead, refit every 13 weeks on all earlier weeks. Nothing"
-        " from 2020 on is read by any fit or forecast here.",
-        f" 13-week moving average MAE {ma['mae']:.4f}; seasonal naive"
+        f" ({reports[0]['periods_evaluated']} {unit}, {reports[0]['series']} neighbourhoods):"
+        f" rolling origin, one period ahead, refit every {reports[0]['refit_every']} {unit} on all"
+        " earlier ones. Nothing from 2020 on is read by any fit or forecast here."
+        f" {ma_window}-period moving average (MA) MAE {ma['mae']:.4f}; seasonal naive"
         f" {reports[0]['methods']['seasonal_naive']['mae']:.4f}.",
         "",
-        "| design | GB MAE | GB / MA13 | GB - best (SE over weeks) | LR MAE | LR / MA13 | CPU s |",
+        f"| design | GB MAE | GB / MA | GB - best (SE over {unit}) | LR MAE | LR / MA | CPU s |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for design, report, row in zip(CANDIDATES, reports, gb, strict=True):
+    for design, report, row in zip(designs, reports, gb, strict=True):
         diff = np.asarray(row["period_mae"]) - best_weeks
         se = diff.std(ddof=1) / np.sqrt(len(diff))
         lr = report["methods"]["linear_regression"]
-        marks = (" (chosen)" if design == CANDIDATES[best] else "") + (
-            " (served before)" if design == served else ""
+        marks = (" (chosen)" if design == designs[best] else "") + (
+            " (served)" if design == served else ""
         )
         lines.append(
-            f"| {label(design)}{marks} | {row['mae']:.4f} | {row['mae'] / ma['mae']:.4f} |"
+            f"| {label(design, freq)}{marks} | {row['mae']:.4f} | {row['mae'] / ma['mae']:.4f} |"
             f" {diff.mean():+.4f} ({se:.4f}) | {lr['mae']:.4f} | {lr['mae'] / ma['mae']:.4f} |"
             f" {report['cpu']:.0f} |"
         )
     lines += [
         "",
-        f"Chosen: **{label(CANDIDATES[best])}** (lowest gradient-boosting MAE on the development"
-        " window). `forecasting.default_design` must name it before 2020-2021 is scored.",
+        f"Chosen: **{label(designs[best], freq)}** (lowest gradient-boosting MAE on the"
+        " development window). `forecasting.default_design` must name it before 2020-2021 is"
+        " scored.",
         "",
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
     return 0
 
 
