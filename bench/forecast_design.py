@@ -19,6 +19,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
+import inspect
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -85,6 +86,67 @@ def evaluate(args: tuple[ForecastDesign, str, str, str]) -> dict[str, Any]:
     return report
 
 
+def ceilings(freq: str, windows: list[tuple[str, str]], seed: int = 0) -> list[str]:
+    """How far below the moving average a forecaster could get at all, on the same series.
+
+    - hindsight: each period forecast by the mean of the k periods before and the k after it
+      (a smoother that sees the future, not a forecaster);
+    - known rate: a simulated world where each series' count is Poisson around a smooth rate
+      (the real series smoothed over +-k periods) and the forecaster knows that rate exactly;
+      the moving average is scored on the same simulated counts. Real counts are, if anything,
+      more dispersed than Poisson, which makes these ratios optimistic.
+    """
+    from prediction_service.ml.forecasting import point_forecast, to_matrix
+
+    ma = FREQS[freq]["ma"]
+    _series, periods, matrix = to_matrix(counts(freq))
+    rng = np.random.default_rng(seed)
+
+    def moving(m: np.ndarray, t: int) -> np.ndarray:
+        return np.asarray(m[:, t - ma : t].mean(axis=1))
+
+    def mae(m: np.ndarray, targets: list[int], forecast: Any) -> float:
+        return float(np.mean([np.abs(m[:, t] - forecast(t)).mean() for t in targets]))
+
+    unit = UNIT[freq]
+    lines = [
+        f"| window | MA{ma} MAE | forecaster | k ({unit}) | MAE / MA{ma} |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for first, last in windows:
+        lo, hi = pd.Timestamp(first, tz="UTC"), pd.Timestamp(last, tz="UTC")
+        targets = [t for t, p in enumerate(periods) if lo <= p <= hi]
+        base = mae(matrix, targets, lambda t: moving(matrix, t))
+        name = f"{first[:4]}-{last[:4]}"
+        for k in (ma, 2 * ma):
+            seen = mae(
+                matrix,
+                targets,
+                lambda t, k=k: point_forecast(
+                    (matrix[:, t - k : t].sum(axis=1) + matrix[:, t + 1 : t + k + 1].sum(axis=1))
+                    / (2 * k)
+                ),
+            )
+            lines.append(
+                f"| {name} | {base:.4f} | hindsight (+-k, not itself) | {k} | {seen / base:.4f} |"
+            )
+        for k in (ma // 2, ma, 2 * ma):
+            rate = np.stack(
+                [matrix[:, max(t - k, 0) : t + k + 1].mean(axis=1) for t in range(len(periods))],
+                axis=1,
+            )
+            ratios = []
+            for _ in range(3):
+                world = rng.poisson(rate).astype(np.float64)
+                known = mae(world, targets, lambda t, rate=rate: point_forecast(rate[:, t]))
+                ratios.append(known / mae(world, targets, lambda t, w=world: moving(w, t)))
+            lines.append(
+                f"| {name} | {base:.4f} | known rate, Poisson world (3 draws) | {k} |"
+                f" {np.mean(ratios):.4f} |"
+            )
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -94,6 +156,11 @@ def main() -> int:
     parser.add_argument("--freq", choices=["W", "M"], default="W")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--ceilings",
+        action="store_true",
+        help="instead: the best ratios reachable at all, on the development and test windows",
+    )
     args = parser.parse_args()
     freq = args.freq
     output = args.output or RESULTS / f"forecast_design{'' if freq == 'W' else '_monthly'}.md"
@@ -104,6 +171,22 @@ def main() -> int:
     if pd.Timestamp(args.end) >= pd.Timestamp("2020-01-01"):
         print("the development window must end before 2020: 2020-2021 is the test", file=sys.stderr)
         return 2
+    if args.ceilings:
+        output = args.output or RESULTS / f"forecast_ceilings{'' if freq == 'W' else '_monthly'}.md"
+        lines = [
+            "# How far below the moving average a count forecast can get at all",
+            "",
+            f"Command: `uv run python bench/forecast_design.py {' '.join(sys.argv[1:])}`",
+            f"Run at {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC.",
+            "",
+            inspect.cleandoc(ceilings.__doc__ or ""),
+            "",
+            *ceilings(freq, [(args.start, args.end), ("2020-01-01", "2021-12-31")]),
+        ]
+        text = "\n".join(lines) + "\n"
+        print(text)
+        output.write_text(text)
+        return 0
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         reports = list(pool.map(evaluate, [(d, freq, args.start, args.end) for d in designs]))
