@@ -135,3 +135,42 @@ def test_weekly_forecast_job_promote_and_serve_with_intervals(
     assert (
         client.get(f"{API}/forecasts", params={"horizon": 99}, headers=officer).status_code == 422
     )
+
+
+def test_a_week_still_under_way_at_data_to_is_forecast_not_read_as_a_drop(
+    client: TestClient, database_url: str, analyst: dict[str, str], officer: dict[str, str]
+) -> None:
+    incidents = synthetic_incidents(1500, seed=12, days=7 * 60)
+    store_incidents(database_url, incidents)
+    # A Wednesday noon well inside the data: that week is under way at data_to.
+    wednesday = pd.Timestamp(incidents["occurred_at"].max()).normalize() - pd.Timedelta(weeks=3)
+    wednesday += pd.Timedelta(days=(2 - wednesday.day_of_week) % 7, hours=12)
+    monday = wednesday.normalize() - pd.Timedelta(days=2)
+    start = client.post(
+        f"{API}/jobs",
+        json={
+            "kind": "forecast_week",
+            "algorithms": ["linear_regression"],
+            "horizon": 2,
+            "evaluation_periods": 13,
+            "data_to": wednesday.isoformat(),
+        },
+        headers=analyst,
+    )
+    assert start.status_code == 202, start.text
+    job = wait_for_job(client, start.json()["id"], analyst)
+    assert job["status"] == "succeeded", job
+    (version_id,) = job["result"]["model_version_ids"]
+    version = client.get(f"{API}/models/{version_id}", headers=analyst).json()
+    assert pd.Timestamp(version["model_card"]["data"]["complete_to"]) == wednesday
+    assert version["metrics"]["design"] == {"recent_features": False, "half_life": None}
+    assert client.post(f"{API}/models/{version_id}/promote", headers=analyst).status_code == 200
+    answer = client.get(
+        f"{API}/forecasts", params={"freq": "week", "dimension": "area"}, headers=officer
+    )
+    assert answer.status_code == 200, answer.text
+    points = answer.json()["series"][0]["points"]
+    assert [pd.Timestamp(p["period_start"]) for p in points] == [
+        monday,
+        monday + pd.Timedelta(weeks=1),
+    ]

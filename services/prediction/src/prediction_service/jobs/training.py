@@ -323,6 +323,7 @@ def train_forecasters(
                 "last_period": eval_end.isoformat(),
             },
             "point_forecast": "median of a Poisson with the model mean (MAE-optimal)",
+            "design": next(iter(evaluations.values()))["design"],
             "rolling_origin": {
                 dim: {
                     "model": report["methods"][algorithm],
@@ -349,6 +350,8 @@ def train_forecasters(
                 "window_end": end.isoformat() if end else None,
                 "incidents": len(frame),
                 "periods": int(n_periods),
+                # Periods ending after this instant were still under way and left out.
+                "complete_to": complete.isoformat() if complete is not None else None,
                 "areas": int(counts["area"]["series"].nunique()),
                 "categories": int(counts["category"]["series"].nunique()),
             },
