@@ -325,6 +325,27 @@ def test_citizen_files_a_complaint_with_an_attachment_and_follows_it(
     page.locator("dd", has_text="photo.png").wait_for()
 
 
+def _train_and_promote_weekly_forecast(url: str, token: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        assert client.post("/api/v1/prediction/sync").status_code == 200
+        job = client.post(
+            "/api/v1/prediction/jobs",
+            json={"kind": "forecast_week", "algorithms": ["linear_regression"], "horizon": 4},
+        )
+        assert job.status_code == 202, job.text
+        deadline = time.monotonic() + 120
+        while (state := client.get(f"/api/v1/prediction/jobs/{job.json()['id']}").json())[
+            "status"
+        ] in ("queued", "running"):
+            assert time.monotonic() < deadline, state
+            time.sleep(0.5)
+        assert state["status"] == "succeeded", state
+        (version_id,) = state["result"]["model_version_ids"]
+        promoted = client.post(f"/api/v1/prediction/models/{version_id}/promote")
+        assert promoted.status_code == 200, promoted.text
+
+
 def test_main_pages_render_for_each_role_and_on_a_phone(browser, system: System) -> None:
     analyst = f"analyst.{uuid.uuid4().hex[:6]}"
     admin_page_user = f"admin.{uuid.uuid4().hex[:6]}"
@@ -351,6 +372,21 @@ def test_main_pages_render_for_each_role_and_on_a_phone(browser, system: System)
     page.select_option("select >> nth=1", "3650")
     page.locator("path.leaflet-interactive").first.wait_for(timeout=90_000)
     _shot(page, "16-hotspots")
+
+    # Forecasts: train a weekly model on prediction's copy, promote it, and the page shows the
+    # forecast with how far off its evaluation found it, beside the moving average's miss.
+    _train_and_promote_weekly_forecast(
+        system.url, page.evaluate("sessionStorage.getItem('sh.access')")
+    )
+    page.goto("/forecasts")
+    record = page.get_by_test_id("forecast-track-record")
+    record.wait_for(timeout=60_000)
+    text = record.inner_text()
+    assert "missed the recorded count by" in text
+    assert "the average of the previous 13 weeks missed by" in text
+    assert "fell inside its interval" in text
+    page.locator("canvas").first.wait_for()
+    _shot(page, "17-forecasts")
     context.close()
 
     context = browser.new_context(base_url=system.url, viewport={"width": 1280, "height": 860})

@@ -110,6 +110,19 @@ def test_weekly_forecast_job_promote_and_serve_with_intervals(
     body = answer.json()
     assert body["model"]["id"] == version_id
     assert [s["series"] for s in body["series"]] == ["North", "South"]
+    # Beside the forecast: how the model did over its evaluation window, and the baselines.
+    evaluation = body["evaluation"]
+    assert evaluation["periods_evaluated"] == 13
+    assert evaluation["model"] == {
+        "mae": area["model"]["mae"],
+        "rmse": area["model"]["rmse"],
+    }
+    assert evaluation["interval_coverage"] == area["model"]["coverage"]
+    assert evaluation["baselines"] == {
+        name: {"mae": area[name]["mae"], "rmse": area[name]["rmse"]}
+        for name in ("seasonal_naive", "moving_average_13")
+    }
+    assert evaluation["first_period"] < evaluation["last_period"]
     points = body["series"][0]["points"]
     assert len(points) == 4
     for point in points:

@@ -166,10 +166,26 @@ export function HotspotsPage() {
 
 // ---- forecasts -------------------------------------------------------------------------------
 
+interface Score {
+  mae: number;
+  rmse: number;
+}
+
+interface ForecastEvaluation {
+  first_period: string;
+  last_period: string;
+  periods_evaluated: number;
+  series: number;
+  model: Score;
+  interval_coverage: number | null;
+  baselines: Record<string, Score>;
+}
+
 interface ForecastAnswer {
   model: { id: string; kind: string; version: number; algorithm: string };
   freq: string;
   interval_level: number;
+  evaluation: ForecastEvaluation | null;
   series: { series: string; points: { period_start: string; forecast: number; lower: number; upper: number }[] }[];
 }
 
@@ -238,9 +254,35 @@ export function ForecastsPage() {
             the count should fall inside it that share of the time. Model {data.forecast.model.algorithm} v
             {data.forecast.model.version}.
           </p>
+          <ForecastTrackRecord evaluation={data.forecast.evaluation} unit={freq} />
         </div>
       )}
     </section>
+  );
+}
+
+function ForecastTrackRecord({ evaluation, unit }: { evaluation: ForecastEvaluation | null; unit: string }) {
+  if (!evaluation) return null;
+  const fmt = (x: number) => x.toFixed(2);
+  const moving = Object.entries(evaluation.baselines).find(([name]) => name.startsWith("moving_average_"));
+  const seasonal = evaluation.baselines.seasonal_naive;
+  return (
+    <p className="small" data-testid="forecast-track-record">
+      How far off to expect it: when this model was trained, its one-{unit}-ahead forecasts of{" "}
+      {evaluation.periods_evaluated} {unit}s ({evaluation.first_period.slice(0, 10)} to{" "}
+      {evaluation.last_period.slice(0, 10)}, all {evaluation.series} series) missed the recorded count by{" "}
+      <strong>{fmt(evaluation.model.mae)}</strong> on average
+      {moving && (
+        <>
+          ; the average of the previous {moving[0].replace("moving_average_", "")} {unit}s missed by{" "}
+          {fmt(moving[1].mae)}
+        </>
+      )}
+      {seasonal && <>, the same {unit} a year before by {fmt(seasonal.mae)}</>}.
+      {evaluation.interval_coverage !== null && (
+        <> {Math.round(evaluation.interval_coverage * 100)}% of those counts fell inside its interval.</>
+      )}
+    </p>
   );
 }
 

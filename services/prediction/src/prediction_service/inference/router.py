@@ -28,6 +28,7 @@ from prediction_service.ml.classification import explain
 from prediction_service.ml.fast import IncidentColumns
 from prediction_service.ml.forecasting import INTERVAL_LEVEL
 from prediction_service.ml.threads import limit_native_threads
+from prediction_service.registry.models import ModelVersion
 from prediction_service.registry.service import LoadedModel, ModelCache
 from prediction_service.timeutil import as_utc, utcnow
 from servicekit.audit import verify_audit_chain
@@ -229,15 +230,44 @@ def forecasts(
     log_prediction(
         session, principal=principal, loaded=loaded, endpoint="forecast", n_rows=len(result) * steps
     )
+    version = session.get(ModelVersion, loaded.id)
     return ForecastResponse.model_validate(
         {
             "model": model_ref(loaded),
             "freq": freq,
             "dimension": dimension,
             "interval_level": INTERVAL_LEVEL,
+            "evaluation": _evaluation(version.metrics if version else None, dimension),
             "series": result,
         }
     )
+
+
+def _evaluation(metrics: dict[str, Any] | None, dimension: str) -> dict[str, Any] | None:
+    """The stored rolling-origin scores of one dimension, in the answer's shape."""
+    if not metrics:
+        return None
+    try:
+        protocol = metrics["protocol"]
+        scores = metrics["rolling_origin"][dimension]
+        model = scores["model"]
+        baselines = {
+            name: {"mae": score["mae"], "rmse": score["rmse"]}
+            for name, score in scores.items()
+            if name == "seasonal_naive" or name.startswith("moving_average_")
+        }
+        return {
+            "protocol": protocol["evaluation"],
+            "first_period": protocol["first_period"],
+            "last_period": protocol["last_period"],
+            "periods_evaluated": scores["periods_evaluated"],
+            "series": scores["series"],
+            "model": {"mae": model["mae"], "rmse": model["rmse"]},
+            "interval_coverage": model.get("coverage"),
+            "baselines": baselines,
+        }
+    except (KeyError, TypeError):
+        return None
 
 
 class PredictionLogPublic(BaseModel):

@@ -88,9 +88,36 @@ class ForecastSeries(BaseModel):
     points: list[ForecastPoint]
 
 
+class Score(BaseModel):
+    mae: float
+    rmse: float
+
+
+class ForecastEvaluation(BaseModel):
+    """How the served model did, beside the baselines, when it was trained: every period of the
+    evaluation window forecast one step ahead from earlier periods only, over all series of
+    the dimension."""
+
+    protocol: str
+    first_period: datetime
+    last_period: datetime
+    periods_evaluated: int
+    series: int
+    model: Score
+    interval_coverage: float | None = Field(
+        description="Share of evaluated counts inside the model's interval"
+    )
+    baselines: dict[str, Score] = Field(
+        description="seasonal_naive (same period a year before) and the moving average"
+    )
+
+
 class ForecastResponse(BaseModel):
     model: ModelRef
     freq: Literal["week", "month"]
     dimension: Literal["area", "category"]
     interval_level: float
+    evaluation: ForecastEvaluation | None = Field(
+        description="The model's rolling-origin evaluation for this dimension (null if none)"
+    )
     series: list[ForecastSeries]
