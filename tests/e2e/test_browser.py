@@ -387,6 +387,18 @@ def test_main_pages_render_for_each_role_and_on_a_phone(browser, system: System)
     assert "fell inside its interval" in text
     page.locator("canvas").first.wait_for()
     _shot(page, "17-forecasts")
+    # By area: the list is the model's own areas, and the track record is the area model's.
+    page.select_option("select >> nth=0", "area")
+    page.wait_for_function(
+        "document.querySelector('[data-testid=forecast-series]').options.length > 1"
+        " && !document.querySelector('[data-testid=forecast-series]').value.includes('_')"
+    )
+    areas = page.get_by_test_id("forecast-series").locator("option").all_inner_texts()
+    assert "Theft" not in areas
+    page.select_option("[data-testid=forecast-series]", areas[-1])
+    record.wait_for()
+    page.locator("canvas").first.wait_for()
+    _shot(page, "18-forecasts-by-area")
     context.close()
 
     context = browser.new_context(base_url=system.url, viewport={"width": 1280, "height": 860})

@@ -195,22 +195,29 @@ interface Counts {
 
 export function ForecastsPage() {
   const [freq, setFreq] = useState("week");
-  const [category, setCategory] = useState("theft");
+  const [dimension, setDimension] = useState<"category" | "area">("category");
+  const [picked, setPicked] = useState<Record<string, string>>({ category: "theft" });
   const [horizon, setHorizon] = useState(8);
-  const { data, error, loading } = useLoad(async () => {
-    const forecast = await get<ForecastAnswer>(
-      `/api/v1/prediction/forecasts${query({ freq, dimension: "category", horizon, series: category })}`,
-    );
-    const first = forecast.series[0]?.points[0]?.period_start;
-    const end = first ? new Date(first) : new Date();
+  // Every series of the dimension comes back at once (the model forecasts them together), so
+  // the list of areas is the model's own and switching between them needs no new forecast.
+  const { data: forecast, error, loading } = useLoad(
+    () => get<ForecastAnswer>(`/api/v1/prediction/forecasts${query({ freq, dimension, horizon })}`),
+    [freq, dimension, horizon],
+  );
+  const names = forecast?.series.map((s) => s.series) || [];
+  const name = picked[dimension] && names.includes(picked[dimension]) ? picked[dimension] : names[0];
+  const chosen = forecast?.series.find((s) => s.series === name);
+  const points = chosen?.points || [];
+  const first = points[0]?.period_start;
+  const { data: counts } = useLoad(async () => {
+    if (!first || !name) return { rows: [] } as Counts;
+    const end = new Date(first);
     const start = new Date(end.getTime() - (freq === "week" ? 26 * 7 : 730) * 86400_000);
-    const history = await get<Counts>(
-      `/api/v1/records/statistics/counts${query({ from: start.toISOString(), to: end.toISOString(), bucket: freq, category, compare: false })}`,
+    return get<Counts>(
+      `/api/v1/records/statistics/counts${query({ from: start.toISOString(), to: end.toISOString(), bucket: freq, [dimension]: name, compare: false })}`,
     ).catch(() => ({ rows: [] }) as Counts);
-    return { forecast, history };
-  }, [freq, category, horizon]);
-  const points = data?.forecast.series[0]?.points || [];
-  const history = data?.history.rows || [];
+  }, [first, name, freq, dimension]);
+  const history = counts?.rows || [];
   const labels = [...history.map((r) => String(r.bucket ?? "").slice(0, 10)), ...points.map((p) => p.period_start.slice(0, 10))];
   const pad = (n: number) => Array(n).fill(null);
   return (
@@ -218,9 +225,22 @@ export function ForecastsPage() {
       <h1>Forecasts</h1>
       <div className="filters">
         <label>
-          Offence
-          <select value={category} onChange={(e) => setCategory(e.target.value)}>
-            {CATEGORIES.map((c) => <option key={c} value={c}>{label(c)}</option>)}
+          Forecast by
+          <select value={dimension} onChange={(e) => setDimension(e.target.value as "category" | "area")}>
+            <option value="category">Offence</option>
+            <option value="area">Area</option>
+          </select>
+        </label>
+        <label>
+          {dimension === "category" ? "Offence" : "Area"}
+          <select
+            value={name || ""}
+            onChange={(e) => setPicked({ ...picked, [dimension]: e.target.value })}
+            data-testid="forecast-series"
+          >
+            {names.map((n) => (
+              <option key={n} value={n}>{dimension === "category" ? label(n) : n}</option>
+            ))}
           </select>
         </label>
         <label>
@@ -239,10 +259,10 @@ export function ForecastsPage() {
       </div>
       <ErrorBox error={error} />
       {loading && <Spinner label="Forecasting…" />}
-      {data && (
+      {forecast && chosen && (
         <div className="card">
           <IntervalChart
-            title="Recorded counts and forecast with its interval"
+            title={`Recorded counts and forecast with its interval: ${dimension === "category" ? label(name) : name}`}
             labels={labels}
             history={[...history.map((r) => r.count), ...pad(points.length)]}
             forecast={[...pad(history.length), ...points.map((p) => p.forecast)]}
@@ -250,18 +270,30 @@ export function ForecastsPage() {
             upper={[...pad(history.length), ...points.map((p) => p.upper)]}
           />
           <p className="muted small">
-            The shaded band is the {Math.round(data.forecast.interval_level * 100)}% prediction interval:
-            the count should fall inside it that share of the time. Model {data.forecast.model.algorithm} v
-            {data.forecast.model.version}.
+            The shaded band is the {Math.round(forecast.interval_level * 100)}% prediction interval:
+            the count should fall inside it that share of the time. Model {forecast.model.algorithm} v
+            {forecast.model.version}.
           </p>
-          <ForecastTrackRecord evaluation={data.forecast.evaluation} unit={freq} />
+          <ForecastTrackRecord
+            evaluation={forecast.evaluation}
+            unit={freq}
+            noun={dimension === "category" ? "offences" : "areas"}
+          />
         </div>
       )}
     </section>
   );
 }
 
-function ForecastTrackRecord({ evaluation, unit }: { evaluation: ForecastEvaluation | null; unit: string }) {
+function ForecastTrackRecord({
+  evaluation,
+  unit,
+  noun,
+}: {
+  evaluation: ForecastEvaluation | null;
+  unit: string;
+  noun: string;
+}) {
   if (!evaluation) return null;
   const fmt = (x: number) => x.toFixed(2);
   const moving = Object.entries(evaluation.baselines).find(([name]) => name.startsWith("moving_average_"));
@@ -270,7 +302,7 @@ function ForecastTrackRecord({ evaluation, unit }: { evaluation: ForecastEvaluat
     <p className="small" data-testid="forecast-track-record">
       How far off to expect it: when this model was trained, its one-{unit}-ahead forecasts of{" "}
       {evaluation.periods_evaluated} {unit}s ({evaluation.first_period.slice(0, 10)} to{" "}
-      {evaluation.last_period.slice(0, 10)}, all {evaluation.series} series) missed the recorded count by{" "}
+      {evaluation.last_period.slice(0, 10)}, all {evaluation.series} {noun}) missed the recorded count by{" "}
       <strong>{fmt(evaluation.model.mae)}</strong> on average
       {moving && (
         <>
