@@ -54,6 +54,26 @@ def test_limits_are_per_client(make_gateway, token_factory: TokenFactory) -> Non
     assert 'gateway_rate_limited_total{route_class="api"} 1.0' in gateway.get("/metrics").text
 
 
+def test_forged_tokens_count_against_the_senders_address_before_any_signature_check(
+    make_gateway, token_factory: TokenFactory
+) -> None:
+    gateway = make_gateway(rate_limit_api=3)
+    alice = token_factory.headers(subject="alice")
+    assert gateway.get("/api/v1/records/echo", headers=alice).status_code == 200
+    forged = [
+        gateway.get(
+            "/api/v1/records/echo", headers={"Authorization": f"Bearer forged.{i}.token"}
+        ).status_code
+        for i in range(4)
+    ]
+    # Alice's new token took one of the address's 3; two forgeries get their 401, then 429.
+    assert forged == [401, 401, 429, 429]
+    assert gateway.get("/api/v1/records/echo", headers=alice).status_code == 200
+    # A token never seen before from that address waits for the window like the forgeries.
+    bob = token_factory.headers(subject="bob")
+    assert gateway.get("/api/v1/records/echo", headers=bob).status_code == 429
+
+
 def test_window_resets(make_gateway) -> None:
     gateway = make_gateway(rate_limit_api=1, rate_limit_window_seconds=1.0)
     assert gateway.get("/api/v1/records/echo").status_code == 200

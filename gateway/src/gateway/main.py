@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -183,7 +183,9 @@ def create_app(
 
     verified_tokens = VerifiedTokens(max_age=settings.jwks_cache_seconds)
 
-    async def edge_auth(request: Request) -> Principal | None:
+    async def edge_auth(
+        request: Request, before_verify: Callable[[], Awaitable[None]]
+    ) -> Principal | None:
         # Reject a bad token here, before it costs an upstream anything; services still
         # authorize every request themselves.
         header = request.headers.get("authorization")
@@ -195,6 +197,7 @@ def create_app(
         token = token.strip()
         principal = verified_tokens.get(token)
         if principal is None:
+            await before_verify()
             principal = await app.state.verifier.verify(token)
             verified_tokens.put(token, principal)
         else:

@@ -240,8 +240,15 @@ async def forward(service: str, path: str, request: Request) -> Response:
         if int(declared) > body_limit:
             raise _too_large(body_limit)
 
-    principal = await gw.edge_auth(request)
     ip = client_ip(request, trust_forwarded_for=settings.trust_forwarded_for)
+
+    async def before_verify() -> None:
+        # A token not seen before is checked against its sender's address first: a flood of
+        # forged or expired tokens is refused with 429 instead of costing a signature check
+        # each (and invalid tokens, refused with 401, would otherwise never count at all).
+        await _check_rate(request, gw, klass=klass, client=f"ip:{ip}")
+
+    principal = await gw.edge_auth(request, before_verify)
     client_key = f"sub:{principal.subject}" if principal is not None else f"ip:{ip}"
     await _check_rate(request, gw, klass=klass, client=client_key)
 

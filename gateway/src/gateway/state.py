@@ -74,7 +74,10 @@ class GatewayMetrics:
         children[1].observe(seconds)
 
 
-EdgeAuth = Callable[[Request], Awaitable[Principal | None]]
+# The request, and what to await before a token the gateway has not seen is verified (the
+# signature check is the expensive part, so an unknown token first costs its sender a hit
+# against their address's rate limit).
+EdgeAuth = Callable[[Request, Callable[[], Awaitable[None]]], Awaitable[Principal | None]]
 
 
 @dataclass
