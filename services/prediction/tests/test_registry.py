@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from fastapi.testclient import TestClient
 from prediction_factories import store_incidents, synthetic_incidents, wait_for_job
 from sqlalchemy import create_engine, select, update
@@ -97,10 +100,11 @@ def test_model_is_not_served_before_promotion_and_rollback_serves_the_old_one(
     history = client.get(f"{API}/served/classifier/history", headers=officer).json()
     assert [h["action"] for h in history] == ["promote", "promote", "rollback"]
 
+    sent = json.dumps({"incidents": [INCIDENT] * 5, "explain": True}).encode()
     batch = client.post(
         f"{API}/classify/batch",
-        json={"incidents": [INCIDENT] * 5, "explain": True},
-        headers=officer,
+        content=sent,
+        headers={**officer, "Content-Type": "application/json"},
     ).json()
     assert batch["model"]["id"] == first
     assert len(batch["predictions"]) == 5
@@ -112,6 +116,9 @@ def test_model_is_not_served_before_promotion_and_rollback_serves_the_old_one(
         ("classify", 1, 1),
     ]
     assert {e["actor"] for e in log} == {"officer-1"}
+    # The batch's entry names the exact bytes it answered, so its input can be proven later.
+    assert log[0]["input_sha256"] == hashlib.sha256(sent).hexdigest()
+    assert log[1]["input_sha256"] != log[0]["input_sha256"]
     assert client.get(f"{API}/prediction-log", headers=officer).status_code == 403
     assert client.get(f"{API}/audit/verify", headers=admin).json()["ok"] is True
 

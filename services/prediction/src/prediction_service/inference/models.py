@@ -25,3 +25,6 @@ class PredictionLog(Base):
     model_version: Mapped[int] = mapped_column(Integer)
     n_rows: Mapped[int] = mapped_column(Integer)
     request_id: Mapped[str | None] = mapped_column(String(128))
+    # SHA-256 of the request body as received (POST) or of the query string (GET): an auditor
+    # holding the input can prove it is the one this answer was given for. Null before 0003.
+    input_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
@@ -43,8 +44,11 @@ class _OrjsonRequest(Request):
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
+            body = await self.body()
+            # The prediction log keeps the digest of the exact bytes answered.
+            self.state.input_sha256 = hashlib.sha256(body).hexdigest()
             # orjson.JSONDecodeError is a json.JSONDecodeError: FastAPI still answers 422.
-            self._json = orjson.loads(await self.body())
+            self._json = orjson.loads(body)
         return self._json
 
 
@@ -85,8 +89,17 @@ def model_ref(loaded: LoadedModel) -> dict[str, object]:
 
 
 def log_prediction(
-    session: SessionDep, *, principal: Principal, loaded: LoadedModel, endpoint: str, n_rows: int
+    session: SessionDep,
+    *,
+    request: Request,
+    principal: Principal,
+    loaded: LoadedModel,
+    endpoint: str,
+    n_rows: int,
 ) -> None:
+    digest = getattr(request.state, "input_sha256", None)
+    if digest is None:
+        digest = hashlib.sha256(request.scope.get("query_string", b"")).hexdigest()
     session.add(
         PredictionLog(
             occurred_at=utcnow(),
@@ -98,6 +111,7 @@ def log_prediction(
             model_version=loaded.version,
             n_rows=n_rows,
             request_id=request_id(),
+            input_sha256=digest,
         )
     )
 
@@ -159,7 +173,14 @@ def classify(
     else:
         proba, reasons = explain(loaded.model, incidents_frame(incidents), top=top)
     classes = [str(c) for c in loaded.model.classes_]
-    log_prediction(session, principal=principal, loaded=loaded, endpoint="classify", n_rows=1)
+    log_prediction(
+        session,
+        request=request,
+        principal=principal,
+        loaded=loaded,
+        endpoint="classify",
+        n_rows=1,
+    )
     return _json(
         {
             "model": model_ref(loaded),
@@ -193,6 +214,7 @@ def classify_batch(
             proba, reasons = loaded.model.predict_proba(frame), None
     log_prediction(
         session,
+        request=request,
         principal=principal,
         loaded=loaded,
         endpoint="classify_batch",
@@ -228,7 +250,12 @@ def forecasts(
             raise NotFound(f"No {dimension} series named {', '.join(missing[:5])} in the model.")
     result = forecaster.forecast(horizon=steps, series=series)
     log_prediction(
-        session, principal=principal, loaded=loaded, endpoint="forecast", n_rows=len(result) * steps
+        session,
+        request=request,
+        principal=principal,
+        loaded=loaded,
+        endpoint="forecast",
+        n_rows=len(result) * steps,
     )
     version = session.get(ModelVersion, loaded.id)
     return ForecastResponse.model_validate(
@@ -281,6 +308,7 @@ class PredictionLogPublic(BaseModel):
     model_version: int
     n_rows: int
     request_id: str | None
+    input_sha256: str | None
 
 
 @router.get("/prediction-log", response_model=Page[PredictionLogPublic])
@@ -305,6 +333,7 @@ def prediction_log(
             model_version=r.model_version,
             n_rows=r.n_rows,
             request_id=r.request_id,
+            input_sha256=r.input_sha256,
         )
         for r in session.scalars(query)
     ]
