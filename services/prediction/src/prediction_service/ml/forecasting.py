@@ -30,7 +30,7 @@ FREQS: dict[str, dict[str, Any]] = {
         "windows": (4, 13, 52),
         "more_windows": (8, 26),
         "season_halfwidth": (4, 6),
-        "half_life": 104,
+        "half_life": 104,  # of the design served before designs were named
     },
     "M": {
         "season": 12,
@@ -39,7 +39,7 @@ FREQS: dict[str, dict[str, Any]] = {
         "windows": (3, 6, 12),
         "more_windows": (2, 9),
         "season_halfwidth": (1, 1),
-        "half_life": 24,
+        "half_life": 24,  # likewise
     },
 }
 
@@ -61,6 +61,7 @@ SERVED_DESIGN = ForecastDesign(recent_features=False, half_life=None)
 
 
 def default_design(freq: str) -> ForecastDesign:
+    """The design a new forecaster of this frequency gets (weekly and monthly chose the same)."""
     return SERVED_DESIGN
 
 
