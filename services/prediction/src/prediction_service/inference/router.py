@@ -45,8 +45,9 @@ class _OrjsonRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
-            # The prediction log keeps the digest of the exact bytes answered.
-            self.state.input_sha256 = hashlib.sha256(body).hexdigest()
+            # The prediction log keeps the digest of the exact bytes answered (hashed when the
+            # log row is written, after the answer is computed).
+            self.state.input_body = body
             # orjson.JSONDecodeError is a json.JSONDecodeError: FastAPI still answers 422.
             self._json = orjson.loads(body)
         return self._json
@@ -97,9 +98,10 @@ def log_prediction(
     endpoint: str,
     n_rows: int,
 ) -> None:
-    digest = getattr(request.state, "input_sha256", None)
-    if digest is None:
-        digest = hashlib.sha256(request.scope.get("query_string", b"")).hexdigest()
+    body = getattr(request.state, "input_body", None)
+    digest = hashlib.sha256(
+        body if body is not None else request.scope.get("query_string", b"")
+    ).hexdigest()
     session.add(
         PredictionLog(
             occurred_at=utcnow(),
