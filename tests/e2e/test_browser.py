@@ -375,6 +375,10 @@ def test_main_pages_render_for_each_role_and_on_a_phone(browser, system: System)
 
     # Forecasts: train a weekly model on prediction's copy, promote it, and the page shows the
     # forecast with how far off its evaluation found it, beside the moving average's miss.
+    # Before any model is promoted the page says so, and where to get one.
+    page.goto("/forecasts")
+    page.get_by_text("No weekly forecast model is in service yet").wait_for()
+    assert page.get_by_role("link", name="Train or promote one on the Models page.").is_visible()
     _train_and_promote_weekly_forecast(
         system.url, page.evaluate("sessionStorage.getItem('sh.access')")
     )

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
-import { get, newKey, query, request, type Page } from "../api";
+import { Link } from "react-router-dom";
+import { ApiError, get, newKey, query, request, type Page } from "../api";
 import { IntervalChart } from "../components/charts";
 import { CATEGORIES, ErrorBox, Notice, Progress, Spinner, formatDate, label, useLoad } from "../components/common";
 import { GeoJsonMap } from "../components/maps";
@@ -204,6 +205,8 @@ export function ForecastsPage() {
     () => get<ForecastAnswer>(`/api/v1/prediction/forecasts${query({ freq, dimension, horizon })}`),
     [freq, dimension, horizon],
   );
+  const { has } = useSession();
+  const noModel = error instanceof ApiError && String(error.problem.type || "").endsWith("/no-served-model");
   const names = forecast?.series.map((s) => s.series) || [];
   const name = picked[dimension] && names.includes(picked[dimension]) ? picked[dimension] : names[0];
   const chosen = forecast?.series.find((s) => s.series === name);
@@ -257,7 +260,15 @@ export function ForecastsPage() {
           </select>
         </label>
       </div>
-      <ErrorBox error={error} />
+      {noModel ? (
+        <Notice>
+          No {freq === "week" ? "weekly" : "monthly"} forecast model is in service yet: a model serves only
+          after an analyst or administrator has trained it, read its evaluation and promoted it.{" "}
+          {has("admin", "analyst") ? <Link to="/models">Train or promote one on the Models page.</Link> : "Ask an analyst."}
+        </Notice>
+      ) : (
+        <ErrorBox error={error} />
+      )}
       {loading && <Spinner label="Forecasting…" />}
       {forecast && chosen && (
         <div className="card">
