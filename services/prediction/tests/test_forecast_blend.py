@@ -181,3 +181,12 @@ def test_a_week_still_under_way_is_left_out_until_it_is_complete() -> None:
         incidents, group_column="area", complete_to=last_monday + pd.Timedelta(weeks=1)
     )
     assert done["period"].max() == last_monday
+
+
+def test_a_small_stations_quiet_weeks_do_not_cut_its_history() -> None:
+    # About 5 incidents a week: a week with none happens by chance and is data, not a gap.
+    per_week = list(np.random.default_rng(9).poisson(5.0, 120))
+    per_week[20] = per_week[45] = 0
+    counts = weekly_counts(_weekly_incidents(per_week), group_column="area")
+    assert len(counts) == 120
+    assert counts["count"].sum() == sum(per_week)

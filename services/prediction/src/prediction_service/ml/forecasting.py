@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import pdtri
+from scipy.special import pdtr, pdtri
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LinearRegression
 
@@ -122,8 +122,9 @@ def _dense_start(counts: pd.DataFrame, offset: pd.DateOffset) -> pd.Timestamp:
     history: Toronto's data holds months back to 1966 and a year of 2013 with a few incidents
     a week, which would read as a year without crime. A period is sparse below a tenth of the
     typical volume (the volume of the period holding the median incident; the median period
-    can itself be an empty old one, there being more of those). The series start after the
-    last sparse period before the median incident.
+    can itself be an empty old one, there being more of those) when so low a count is also
+    implausible as chance (a small station's quiet week with nothing recorded is not a gap in
+    the data). The series start after the last sparse period before the median incident.
     """
     totals = counts.groupby("period")["count"].sum().sort_index()
     totals = totals.reindex(
@@ -132,7 +133,9 @@ def _dense_start(counts: pd.DataFrame, offset: pd.DateOffset) -> pd.Timestamp:
     by_volume = totals.sort_values()
     typical = by_volume[by_volume.cumsum() >= by_volume.sum() / 2].iloc[0]
     median_period = totals.index[np.searchsorted(totals.cumsum().to_numpy(), totals.sum() / 2)]
-    sparse = totals[(totals < 0.1 * typical) & (totals.index < median_period)]
+    # P(count <= observed) for a Poisson count with the typical mean: below 1e-4, not chance.
+    implausible = pdtr(totals.to_numpy(), float(typical)) < 1e-4
+    sparse = totals[(totals < 0.1 * typical) & implausible & (totals.index < median_period)]
     if sparse.empty:
         return pd.Timestamp(totals.index[0])
     return pd.Timestamp(sparse.index[-1] + offset)
