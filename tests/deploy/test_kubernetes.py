@@ -4,6 +4,7 @@ disruption budgets, network isolation, secrets by reference, migrations as a Job
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -25,7 +26,12 @@ OVERLAYS = ("base", "overlays/production")
 def kustomize_build(path: Path) -> list[dict]:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
-        pytest.skip("kubectl (with its built-in kustomize) is not installed")
+        # Not on PyPI: a laptop without it skips these; CI sets STATIONHOUSE_REQUIRE_TOOLS so
+        # that there the manifests are always rendered and checked.
+        message = "kubectl (with its built-in kustomize) is not installed"
+        if os.environ.get("STATIONHOUSE_REQUIRE_TOOLS"):
+            pytest.fail(message)
+        pytest.skip(message)
     result = subprocess.run(
         [kubectl, "kustomize", str(path)], capture_output=True, text=True, timeout=120
     )
