@@ -38,7 +38,7 @@ from prediction_service.ml.forecasting import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ml_quality import DATA, DATA_END, RESULTS, load
+from ml_quality import DATA, DATA_END, RESULTS, all_incidents
 
 # Recency half-lives of one, two and four years, in the frequency's periods.
 HALF_LIVES: dict[str, tuple[float | None, ...]] = {
@@ -63,10 +63,7 @@ def label(design: ForecastDesign, freq: str) -> str:
 
 
 def counts(freq: str) -> pd.DataFrame:
-    train, _ = load("train.csv.gz")
-    test, _ = load("test.csv.gz")
-    incidents = pd.concat([train, test], ignore_index=True)
-    return weekly_counts(incidents, group_column="area", freq=freq, complete_to=DATA_END)
+    return weekly_counts(all_incidents(), group_column="area", freq=freq, complete_to=DATA_END)
 
 
 def evaluate(args: tuple[ForecastDesign, str, str, str]) -> dict[str, Any]:

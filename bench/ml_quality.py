@@ -277,97 +277,70 @@ def balanced_only(params: dict[str, Any], lines: list[str]) -> None:
     print("\n".join(lines), flush=True)
 
 
-def forecast(lines: list[str]) -> None:
+def all_incidents() -> pd.DataFrame:
+    """train.csv.gz and test.csv.gz together: counts need every incident."""
     x_all, _ = load("train.csv.gz")
     x_test_csv, _ = load("test.csv.gz")
-    incidents = pd.concat([x_all, x_test_csv], ignore_index=True)
-    counts = weekly_counts(incidents, group_column="area", freq="W", complete_to=DATA_END)
+    return pd.concat([x_all, x_test_csv], ignore_index=True)
+
+
+def forecast(lines: list[str], freq: str = "W") -> None:
+    """Rolling origin over 2020-2021 per neighbourhood, weekly (with the target) or monthly."""
+    unit, ma_window = ("week", 13) if freq == "W" else ("month", 3)
+    incidents = all_incidents()
+    counts = weekly_counts(incidents, group_column="area", freq=freq, complete_to=DATA_END)
     started, cpu_started = time.perf_counter(), time.process_time()
     report = rolling_origin_evaluation(
         counts,
         start=pd.Timestamp("2020-01-01", tz="UTC"),
         end=pd.Timestamp("2021-12-31", tz="UTC"),
-        freq="W",
-        refit_every=13,
+        freq=freq,
+        refit_every=ma_window,
     )
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
+    first_line = len(lines)
     lines += [
-        "## Forecasting (weekly incidents per neighbourhood)",
+        f"## Forecasting ({unit}ly incidents per neighbourhood)",
         "",
         f"- All {len(incidents):,} incidents (train.csv.gz + test.csv.gz: counts need every incident),"
-        f" {counts['series'].nunique()} neighbourhoods, weeks {counts['period'].min().date()} to"
+        f" {counts['series'].nunique()} neighbourhoods, {unit}s {counts['period'].min().date()} to"
         f" {counts['period'].max().date()}.",
-        "- Rolling origin over 2020-2021: each week is forecast one step ahead from data before it"
-        f" only; models refitted every 13 weeks on all earlier weeks ({report['refits']} refits,"
-        f" {elapsed:.0f} s wall-clock, {cpu:.0f} s CPU in all, including the interval calibration).",
+        f"- Rolling origin over 2020-2021: each {unit} is forecast one step ahead from data before"
+        f" it only; models refitted every {ma_window} {unit}s on all earlier {unit}s"
+        f" ({report['refits']} refits, {report['periods_evaluated']} {unit}s, {elapsed:.0f} s"
+        f" wall-clock, {cpu:.0f} s CPU in all, including the interval calibration).",
         "",
-        "| method | MAE | RMSE | MAE / 13-week MA | 80% interval coverage |",
+        f"| method | MAE | RMSE | MAE / {ma_window}-{unit} MA | 80% interval coverage |",
         "| --- | --- | --- | --- | --- |",
     ]
-    ma = report["methods"]["moving_average_13"]["mae"]
+    ma = report["methods"][f"moving_average_{ma_window}"]["mae"]
     for name, row in report["methods"].items():
         coverage = f"{row['coverage']:.3f}" if row.get("coverage") is not None else "-"
         lines.append(
             f"| {name} | {row['mae']:.4f} | {row['rmse']:.4f} | {row['mae'] / ma:.3f} | {coverage} |"
         )
-    gb = report["methods"]["gradient_boosting"]["mae"]
+    lines.append("")
+    if freq == "W":
+        gb = report["methods"]["gradient_boosting"]["mae"]
+        lines.append(
+            f"Gradient boosting MAE / 13-week MA MAE = {gb / ma:.4f} (target <= 0.95:"
+            f" {'met' if gb <= 0.95 * ma else 'NOT met'})."
+        )
     lines += [
-        "",
-        f"Gradient boosting MAE / 13-week MA MAE = {gb / ma:.4f} (target <= 0.95: {'met' if gb <= 0.95 * ma else 'NOT met'}).",
         f"Design scored (chosen on 2017-2019 by bench/forecast_design.py): {report['design']}.",
         "",
-        "Training as the service does it (all weeks, horizon 4, interval calibration included):",
+        f"Training as the service does it (all {unit}s, horizon 4, interval calibration included):",
         "",
         "| model | wall s | CPU s |",
         "| --- | --- | --- |",
     ]
     for algorithm in FORECAST_ALGORITHMS:
         started, cpu_started = time.perf_counter(), time.process_time()
-        CountForecaster(algorithm=algorithm, freq="W", dimension="area").fit(counts, horizon=4)
+        CountForecaster(algorithm=algorithm, freq=freq, dimension="area").fit(counts, horizon=4)
         lines.append(
             f"| {algorithm} | {time.perf_counter() - started:.1f} |"
             f" {time.process_time() - cpu_started:.1f} |"
-        )
-    lines.append("")
-    print("\n".join(lines[-22:]), flush=True)
-
-
-def forecast_monthly(lines: list[str]) -> None:
-    x_all, _ = load("train.csv.gz")
-    x_test_csv, _ = load("test.csv.gz")
-    incidents = pd.concat([x_all, x_test_csv], ignore_index=True)
-    counts = weekly_counts(incidents, group_column="area", freq="M", complete_to=DATA_END)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    report = rolling_origin_evaluation(
-        counts,
-        start=pd.Timestamp("2020-01-01", tz="UTC"),
-        end=pd.Timestamp("2021-12-31", tz="UTC"),
-        freq="M",
-        refit_every=3,
-    )
-    elapsed = time.perf_counter() - started
-    cpu = time.process_time() - cpu_started
-    first_line = len(lines)
-    lines += [
-        "## Forecasting (monthly incidents per neighbourhood)",
-        "",
-        f"- All {len(incidents):,} incidents (train.csv.gz + test.csv.gz: counts need every incident),"
-        f" {counts['series'].nunique()} neighbourhoods, months {counts['period'].min().date()} to"
-        f" {counts['period'].max().date()}.",
-        "- Rolling origin over 2020-2021: each month is forecast one step ahead from data before it"
-        f" only; models refitted every 3 months on all earlier months ({report['refits']} refits,"
-        f" {report['periods_evaluated']} months, {elapsed:.0f} s wall-clock, {cpu:.0f} s CPU in"
-        " all, including the interval calibration).",
-        "",
-        "| method | MAE | RMSE | MAE / 3-month MA | 80% interval coverage |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    ma = report["methods"]["moving_average_3"]["mae"]
-    for name, row in report["methods"].items():
-        coverage = f"{row['coverage']:.3f}" if row.get("coverage") is not None else "-"
-        lines.append(
-            f"| {name} | {row['mae']:.4f} | {row['rmse']:.4f} | {row['mae'] / ma:.3f} | {coverage} |"
         )
     lines.append("")
     print("\n".join(lines[first_line:]), flush=True)
@@ -407,7 +380,7 @@ def main() -> int:
     if args.part in ("forecast", "all"):
         forecast(lines)
     if args.part in ("forecast-monthly", "all"):
-        forecast_monthly(lines)
+        forecast(lines, freq="M")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.output}")

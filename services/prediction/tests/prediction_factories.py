@@ -98,3 +98,14 @@ def wait_for_job(
             return job
         time.sleep(0.1)
     raise TimeoutError(f"job {job_id} still {job['status']} after {timeout}s")
+
+
+def train(client: TestClient, headers: dict[str, str], **body: Any) -> list[str]:
+    """Start a training job through the API, wait for it to succeed, and return the ids of
+    the model versions it registered."""
+    start = client.post("/api/v1/prediction/jobs", json=body, headers=headers)
+    assert start.status_code == 202, start.text
+    job = wait_for_job(client, start.json()["id"], headers)
+    assert job["status"] == "succeeded", job
+    ids: list[str] = job["result"]["model_version_ids"]
+    return ids

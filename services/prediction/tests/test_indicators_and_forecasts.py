@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 from fastapi.testclient import TestClient
-from prediction_factories import store_incidents, synthetic_incidents, wait_for_job
+from prediction_factories import store_incidents, synthetic_incidents, train, wait_for_job
 
 API = "/api/v1/prediction"
 CSV = {"Content-Type": "text/csv"}
@@ -78,20 +78,14 @@ def test_weekly_forecast_job_promote_and_serve_with_intervals(
 ) -> None:
     incidents = synthetic_incidents(1500, seed=11, days=7 * 60)
     store_incidents(database_url, incidents)
-    start = client.post(
-        f"{API}/jobs",
-        json={
-            "kind": "forecast_week",
-            "algorithms": ["linear_regression", "gradient_boosting"],
-            "horizon": 4,
-            "evaluation_periods": 13,
-        },
-        headers=analyst,
+    _linear_id, version_id = train(
+        client,
+        analyst,
+        kind="forecast_week",
+        algorithms=["linear_regression", "gradient_boosting"],
+        horizon=4,
+        evaluation_periods=13,
     )
-    assert start.status_code == 202, start.text
-    job = wait_for_job(client, start.json()["id"], analyst)
-    assert job["status"] == "succeeded", job
-    _linear_id, version_id = job["result"]["model_version_ids"]
     metrics = client.get(f"{API}/models/{version_id}", headers=analyst).json()["metrics"]
     area = metrics["rolling_origin"]["area"]
     assert {"model", "seasonal_naive", "moving_average_13"} <= area.keys()
@@ -159,21 +153,15 @@ def test_a_week_still_under_way_at_data_to_is_forecast_not_read_as_a_drop(
     wednesday = pd.Timestamp(incidents["occurred_at"].max()).normalize() - pd.Timedelta(weeks=3)
     wednesday += pd.Timedelta(days=(2 - wednesday.day_of_week) % 7, hours=12)
     monday = wednesday.normalize() - pd.Timedelta(days=2)
-    start = client.post(
-        f"{API}/jobs",
-        json={
-            "kind": "forecast_week",
-            "algorithms": ["linear_regression"],
-            "horizon": 2,
-            "evaluation_periods": 13,
-            "data_to": wednesday.isoformat(),
-        },
-        headers=analyst,
+    (version_id,) = train(
+        client,
+        analyst,
+        kind="forecast_week",
+        algorithms=["linear_regression"],
+        horizon=2,
+        evaluation_periods=13,
+        data_to=wednesday.isoformat(),
     )
-    assert start.status_code == 202, start.text
-    job = wait_for_job(client, start.json()["id"], analyst)
-    assert job["status"] == "succeeded", job
-    (version_id,) = job["result"]["model_version_ids"]
     version = client.get(f"{API}/models/{version_id}", headers=analyst).json()
     assert pd.Timestamp(version["model_card"]["data"]["complete_to"]) == wednesday
     assert version["metrics"]["design"] == {"recent_features": False, "half_life": None}

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from prediction_factories import store_incidents, synthetic_incidents, wait_for_job
+from prediction_factories import store_incidents, synthetic_incidents, train
 
 from prediction_service.jobs.training import TrainingFailed, train_forecasters
 from prediction_service.ml.forecasting import (
@@ -222,20 +222,14 @@ def test_monthly_forecast_job_promote_and_serve_month_starts(
 ) -> None:
     incidents = synthetic_incidents(1500, seed=12, days=30 * 30)
     store_incidents(database_url, incidents)
-    start = client.post(
-        f"{API}/jobs",
-        json={
-            "kind": "forecast_month",
-            "algorithms": ["linear_regression", "gradient_boosting"],
-            "horizon": 3,
-            "evaluation_periods": 6,
-        },
-        headers=analyst,
+    _linear_id, version_id = train(
+        client,
+        analyst,
+        kind="forecast_month",
+        algorithms=["linear_regression", "gradient_boosting"],
+        horizon=3,
+        evaluation_periods=6,
     )
-    assert start.status_code == 202, start.text
-    job = wait_for_job(client, start.json()["id"], analyst)
-    assert job["status"] == "succeeded", job
-    _linear_id, version_id = job["result"]["model_version_ids"]
     version = client.get(f"{API}/models/{version_id}", headers=analyst).json()
     assert version["kind"] == "forecast_month"
     assert version["params"]["freq"] == "M"
