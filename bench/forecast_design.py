@@ -6,7 +6,7 @@ Every candidate design (with or without the extra views of the recent past, and 
 half-life) is evaluated by rolling origin, one week ahead, refit every 13 weeks, on weekly
 incidents per neighbourhood of the Toronto MCI data, over the development window only. The
 design with the lowest gradient-boosting MAE there is the one the service serves
-(`forecasting.default_design`); `bench/ml_quality.py --part forecast` then scores that design,
+(`forecasting.SERVED_DESIGN`); `bench/ml_quality.py --part forecast` then scores that design,
 and only that one, on 2020-2021. Each difference is given with its standard error over weeks,
 so a design is not chosen for a difference smaller than the week-to-week noise.
 Results go to bench/results/forecast_design.md.
@@ -31,8 +31,8 @@ import pandas as pd
 
 from prediction_service.ml.forecasting import (
     FREQS,
+    SERVED_DESIGN,
     ForecastDesign,
-    default_design,
     rolling_origin_evaluation,
     weekly_counts,
 )
@@ -193,7 +193,7 @@ def main() -> int:
     gb = [r["methods"]["gradient_boosting"] for r in reports]
     best = int(np.argmin([row["mae"] for row in gb]))
     best_weeks = np.asarray(gb[best]["period_mae"])
-    served = default_design(freq)
+    served = SERVED_DESIGN
     unit = UNIT[freq]
     lines = [
         f"# Forecast design ({unit}), chosen on 2017-2019 only",
@@ -227,7 +227,7 @@ def main() -> int:
     lines += [
         "",
         f"Chosen: **{label(designs[best], freq)}** (lowest gradient-boosting MAE on the"
-        " development window). `forecasting.default_design` must name it before 2020-2021 is"
+        " development window). `forecasting.SERVED_DESIGN` must name it before 2020-2021 is"
         " scored.",
         "",
     ]

@@ -54,19 +54,10 @@ class ForecastDesign:
     half_life: float | None
 
 
-# The design served, chosen by `bench/forecast_design.py` on 2017-2019 only (lowest boosted
-# MAE, weekly and monthly alike; every other design was within 0.01 MAE weekly), before
+# The design served (weekly and monthly), chosen by `bench/forecast_design.py` on 2017-2019
+# only (lowest boosted MAE for both; every other design was within 0.01 MAE weekly), before
 # 2020-2021 was scored. The recent views and recency weighting stay available as designs.
 SERVED_DESIGN = ForecastDesign(recent_features=False, half_life=None)
-
-
-def default_design(freq: str) -> ForecastDesign:
-    """The design a new forecaster of this frequency gets (weekly and monthly chose the same)."""
-    return SERVED_DESIGN
-
-
-def _design(design: ForecastDesign | None, freq: str) -> ForecastDesign:
-    return default_design(freq) if design is None else design
 
 
 # Exponentially weighted means of a series' own past counts (smoothing factor per period).
@@ -191,7 +182,7 @@ def features_at(
     for column in list(columns[: len(spec["lags"]) + 1 + len(spec["windows"])]):
         columns.append(column / level)
     columns.append(level)
-    if _design(design, freq).recent_features:
+    if (design or SERVED_DESIGN).recent_features:
         columns.extend(_recent_columns(past, total, spec))
     return np.column_stack(columns)
 
@@ -340,7 +331,7 @@ def make_regressor(
         return RateBoostingRegressor(
             seed=seed,
             ma_column=ma_feature_column(freq),
-            half_life=_design(design, freq).half_life,
+            half_life=(design or SERVED_DESIGN).half_life,
         )
     raise ValueError(f"unknown forecasting algorithm {algorithm!r}")
 
@@ -450,7 +441,7 @@ class CountForecaster:
         self.freq = freq
         self.dimension = dimension
         # Kept as plain values: the artifact loader trusts builtins, not our dataclass.
-        self.design_ = asdict(_design(design, freq))
+        self.design_ = asdict(design or SERVED_DESIGN)
 
     @property
     def design(self) -> ForecastDesign:
@@ -697,7 +688,7 @@ def rolling_origin_evaluation(
         "first_period": periods[targets[0]].isoformat(),
         "last_period": periods[targets[-1]].isoformat(),
         "interval_level": INTERVAL_LEVEL if intervals else None,
-        "design": asdict(_design(design, freq)),
+        "design": asdict(design or SERVED_DESIGN),
     }
 
 
